@@ -1,0 +1,1 @@
+"""The Python builder: handles with operators, op functions, gc.function."""

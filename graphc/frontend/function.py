@@ -1,0 +1,117 @@
+"""gc.function: extract the program a call needs, run passes, compile, check inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from graphc.backends import Executable, compile_for
+from graphc.frontend.tensor import Tensor
+from graphc.ir.clone import extract
+from graphc.ir.errors import GraphcError, InputError
+from graphc.ir.graph import Graph, Value
+from graphc.ir.types import TensorType, dim_symbols, eval_dim
+
+
+def _check_inputs(inputs: Sequence[Any]) -> list[Tensor]:
+    inputs = list(inputs)
+    for t in inputs:
+        if not isinstance(t, Tensor) or t.ir not in t.graph.inputs:
+            raise GraphcError(f"function inputs must be placeholders, got {t!r}")
+    return inputs
+
+
+def _check_updates(updates: Sequence[Any] | None) -> list[tuple[Tensor, Tensor]]:
+    pairs = []
+    for pair in updates or ():
+        param, new = pair
+        if not isinstance(param, Tensor) or param.ir.param is None:
+            raise GraphcError(f"update target {param!r} is not a parameter")
+        if not isinstance(new, Tensor) or new.type.dtype != param.type.dtype:
+            raise GraphcError(f"update of {param.name!r} must be a {param.type} tensor, got {new!r}")
+        if new.type.shape != param.type.shape:
+            raise GraphcError(f"update of {param.name!r} has shape {new.type}, expected {param.type}")
+        pairs.append((param, new))
+    return pairs
+
+
+def bind_dims(graph: Graph, args: Sequence[np.ndarray]) -> dict[str, int]:
+    """Check call arguments against the graph's inputs; returns the symbolic dim bindings."""
+    if len(args) != len(graph.inputs):
+        names = ", ".join(str(v.name) for v in graph.inputs)
+        raise InputError(f"expected {len(graph.inputs)} inputs ({names}), got {len(args)}")
+    env: dict[str, int] = {}
+    where: dict[str, str] = {}
+    for v, a in zip(graph.inputs, args, strict=True):
+        _check_one(v, a, env, where)
+    return env
+
+
+def _check_one(v: Value, a: np.ndarray, env: dict[str, int], where: dict[str, str]) -> None:
+    t: TensorType = v.type
+    if a.dtype != t.dtype.np:
+        raise InputError(f"input {v.name!r}: expected dtype {t.dtype.name}, got {a.dtype}")
+    if a.ndim != t.rank:
+        raise InputError(f"input {v.name!r}: expected rank {t.rank} ({t}), got shape {a.shape}")
+    for axis, (d, n) in enumerate(zip(t.shape, a.shape, strict=True)):
+        syms = dim_symbols(d)
+        if len(syms) == 1 and d == syms[0] and d not in env:
+            env[d], where[d] = n, f"input {v.name!r} axis {axis}"
+            continue
+        try:
+            want = eval_dim(d, env)
+        except KeyError:
+            continue  # a product of unbound symbols: not checkable on its own
+        if want != n:
+            bound = f" (bound to {want} by {where[d]})" if d in where else ""
+            raise InputError(
+                f"input {v.name!r} axis {axis}: expected {d}{bound}, got {n} in shape {a.shape}"
+            )
+
+
+class Function:
+    """A compiled graph: call it with NumPy arrays in the order of its inputs."""
+
+    def __init__(self, graph: Graph, executable: Executable, n_outputs: int, single: bool) -> None:
+        self.graph = graph
+        self.executable = executable
+        self.n_outputs = n_outputs
+        self.single = single
+
+    def __call__(self, *args: Any) -> Any:
+        arrays = [np.asarray(a) for a in args]
+        dims = bind_dims(self.graph, arrays)
+        results = self.executable.run(arrays, dims)
+        outs, new_values = results[: self.n_outputs], results[self.n_outputs :]
+        for (param, _), value in zip(self.graph.updates, new_values, strict=True):
+            param.param.value = value  # type: ignore[union-attr]
+        return outs[0] if self.single else outs
+
+    def ir(self) -> str:
+        """The text IR that runs."""
+        return str(self.graph)
+
+
+def function(
+    inputs: Sequence[Tensor],
+    outputs: Tensor | Sequence[Tensor],
+    updates: Sequence[tuple[Tensor, Tensor]] | None = None,
+    backend: str = "numpy",
+    **options: Any,
+) -> Function:
+    """Compile a callable computing ``outputs`` from ``inputs``, applying ``updates`` after."""
+    single = isinstance(outputs, Tensor)
+    outs = [outputs] if single else list(outputs)  # type: ignore[list-item]
+    ins = _check_inputs(inputs)
+    pairs = _check_updates(updates)
+    everything = ins + outs + [t for pair in pairs for t in pair]
+    graphs = {id(t.graph): t.graph for t in everything if isinstance(t, Tensor)}
+    if len(graphs) != 1:
+        raise GraphcError("function inputs, outputs and updates must come from one graph")
+    (graph,) = graphs.values()
+    program = extract(
+        graph, [t.ir for t in ins], [t.ir for t in outs], [(p.ir, v.ir) for p, v in pairs]
+    )
+    return Function(program, compile_for(backend, program, **options), len(outs), single)

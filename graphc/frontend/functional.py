@@ -1,0 +1,105 @@
+"""Every op of the catalogue as a NumPy-like function: gc.exp(x), gc.sum(x, axis=1) ..."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphc import ops
+from graphc.frontend.api import apply, constant_in
+from graphc.frontend.tensor import Tensor
+
+
+def _unary(op):
+    def fn(x: Any, **attrs: Any) -> Tensor:
+        return apply(op, x, **attrs)
+
+    fn.__name__ = op.name
+    fn.__doc__ = op.doc or f"Elementwise {op.name}."
+    return fn
+
+
+def _binary(op):
+    def fn(a: Any, b: Any) -> Tensor:
+        return apply(op, a, b)
+
+    fn.__name__ = op.name
+    fn.__doc__ = op.doc or f"Elementwise {op.name} with NumPy broadcasting."
+    return fn
+
+
+neg, abs, sign, exp, log, log1p = map(_unary, (ops.neg, ops.abs, ops.sign, ops.exp, ops.log, ops.log1p))
+sqrt, rsqrt, square, reciprocal = map(_unary, (ops.sqrt, ops.rsqrt, ops.square, ops.reciprocal))
+sin, cos, tanh, sigmoid, relu = map(_unary, (ops.sin, ops.cos, ops.tanh, ops.sigmoid, ops.relu))
+softplus, gelu, erf, floor, ceil = map(_unary, (ops.softplus, ops.gelu, ops.erf, ops.floor, ops.ceil))
+logical_not = _unary(ops.logical_not)
+
+add, sub, mul, div, pow = map(_binary, (ops.add, ops.sub, ops.mul, ops.div, ops.pow))
+maximum, minimum = _binary(ops.maximum), _binary(ops.minimum)
+equal, not_equal = _binary(ops.equal), _binary(ops.not_equal)
+less, less_equal = _binary(ops.less), _binary(ops.less_equal)
+greater, greater_equal = _binary(ops.greater), _binary(ops.greater_equal)
+logical_and, logical_or = _binary(ops.logical_and), _binary(ops.logical_or)
+multiply, subtract, divide, power, negative = mul, sub, div, pow, neg  # NumPy spellings
+
+
+def leaky_relu(x: Any, alpha: float = 0.01) -> Tensor:
+    """x if x >= 0 else alpha * x."""
+    return apply(ops.leaky_relu, x, alpha=alpha)
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    return apply(ops.elu, x, alpha=alpha)
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """a where cond else b, broadcasting all three."""
+    like = next((o for o in (a, b) if isinstance(o, Tensor)), None)
+    if like is not None:  # literals take the dtype of the tensor branch, not of cond
+        a, b = (o if isinstance(o, Tensor) else constant_in(like.graph, o, like.dtype) for o in (a, b))
+    return apply(ops.where, cond, a, b)
+
+
+def cast(x: Any, dtype: Any) -> Tensor:
+    """x converted to ``dtype``."""
+    return apply(ops.cast, x, dtype=dtype)
+
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (an int, a tuple, or None for all)."""
+    return apply(ops.sum, x, axis=axis, keepdims=keepdims)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis``."""
+    return apply(ops.mean, x, axis=axis, keepdims=keepdims)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Maximum over ``axis``."""
+    return apply(ops.max, x, axis=axis, keepdims=keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Minimum over ``axis``."""
+    return apply(ops.min, x, axis=axis, keepdims=keepdims)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Product over ``axis``."""
+    return apply(ops.prod, x, axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis``, computed stably."""
+    return apply(ops.logsumexp, x, axis=axis, keepdims=keepdims)
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the maximum along ``axis`` (int64)."""
+    return apply(ops.argmax, x, axis=axis, keepdims=keepdims)
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the minimum along ``axis`` (int64)."""
+    return apply(ops.argmin, x, axis=axis, keepdims=keepdims)

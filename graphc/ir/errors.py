@@ -1,0 +1,45 @@
+"""The graphc exception hierarchy: every error graphc raises derives from GraphcError."""
+
+from __future__ import annotations
+
+
+class GraphcError(Exception):
+    """Base class of every error graphc raises on purpose."""
+
+
+class ShapeError(GraphcError):
+    """Operand shapes are incompatible with an op's rule."""
+
+
+class DTypeError(GraphcError):
+    """Operand dtypes are incompatible with an op's rule."""
+
+
+class AttributeError_(GraphcError):
+    """An op attribute is missing, unknown or out of range."""
+
+
+class VerifyError(GraphcError):
+    """The IR breaks an invariant (def before use, types, attributes)."""
+
+
+class InputError(GraphcError):
+    """A compiled function was called with arguments that do not match its inputs."""
+
+
+class GradError(GraphcError):
+    """A gradient was asked for that cannot be built."""
+
+
+class BackendError(GraphcError):
+    """A backend cannot compile or run a graph."""
+
+
+class ParseError(GraphcError):
+    """Malformed IR text; carries the 1-based line and column."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(f"{line}:{column}: {message}")
+        self.line = line
+        self.column = column
+        self.reason = message

@@ -1,0 +1,158 @@
+"""OpDef: the one definition of an op (attributes, type rule, NumPy kernel, gradient rule)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from graphc.ir.errors import AttributeError_
+from graphc.ir.types import DType, TensorType, as_dtype, check_dim
+
+Attrs = dict[str, Any]
+InferFn = Callable[..., list[TensorType]]
+REQUIRED = object()
+
+
+def _coerce_int(v: object) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise AttributeError_(f"expected an int, got {v!r}")
+    return int(v)
+
+
+def _coerce_float(v: object) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise AttributeError_(f"expected a number, got {v!r}")
+    return float(v)
+
+
+def _coerce_bool(v: object) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise AttributeError_(f"expected true or false, got {v!r}")
+    return bool(v)
+
+
+def _coerce_str(v: object) -> str:
+    if not isinstance(v, str):
+        raise AttributeError_(f"expected a string, got {v!r}")
+    return v
+
+
+def _coerce_ints(v: object) -> tuple[int, ...]:
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return (int(v),)
+    if not isinstance(v, (tuple, list)):
+        raise AttributeError_(f"expected a list of ints, got {v!r}")
+    return tuple(_coerce_int(x) for x in v)
+
+
+def _coerce_dims(v: object) -> tuple[int | str, ...]:
+    """Shape-like: ints (-1 allowed, the op checks) and symbolic dims."""
+    if not isinstance(v, (tuple, list)):
+        v = (v,)
+    return tuple(int(d) if isinstance(d, (int, np.integer)) and d < 0 else check_dim(d) for d in v)
+
+
+def _coerce_array(v: object) -> np.ndarray:
+    arr = np.asarray(v)
+    as_dtype(arr.dtype)  # raises DTypeError for unsupported element types
+    return arr
+
+
+def _coerce_dtype(v: object) -> DType:
+    return as_dtype(v)
+
+
+def _optional(coerce: Callable[[object], Any]) -> Callable[[object], Any]:
+    return lambda v: None if v is None else coerce(v)
+
+
+COERCE: dict[str, Callable[[object], Any]] = {
+    "int": _coerce_int,
+    "float": _coerce_float,
+    "bool": _coerce_bool,
+    "str": _coerce_str,
+    "ints": _coerce_ints,
+    "dims": _coerce_dims,
+    "dtype": _coerce_dtype,
+    "array": _coerce_array,
+    "int?": _optional(_coerce_int),
+    "ints?": _optional(_coerce_ints),
+}
+
+
+@dataclass(frozen=True)
+class AttrSpec:
+    """An attribute's kind (a key of COERCE) and default (REQUIRED if none)."""
+
+    kind: str
+    default: Any = REQUIRED
+
+
+@dataclass(eq=False)
+class OpDef:
+    """Everything graphc knows about one op, defined in one place.
+
+    infer(in_types, attrs) -> result types, raising ShapeError/DTypeError;
+    kernel(*arrays, **attrs) -> array or tuple of arrays (the NumPy reference);
+    canon(in_types, attrs) -> attrs in canonical form (e.g. negative axes made positive);
+    vjp(ctx, node, out_grads) -> input gradients (filled by the autodiff issue).
+    """
+
+    name: str
+    family: str
+    infer: InferFn
+    kernel: Callable[..., Any]
+    arity: int | None = 1  # None: variadic
+    attrs: dict[str, AttrSpec] = field(default_factory=dict)
+    canon: Callable[[Sequence[TensorType], Attrs], Attrs] | None = None
+    vjp: Callable[..., Any] | None = None
+    differentiable: bool = True
+    elementwise: bool = False
+    commutative: bool = False
+    has_body: bool = False
+    doc: str = ""
+
+    def check_attrs(self, attrs: Attrs, in_types: Sequence[TensorType]) -> Attrs:
+        """Coerce and default attributes; arity and unknown names are errors."""
+        if self.arity is not None and len(in_types) != self.arity:
+            raise AttributeError_(f"takes {self.arity} operand(s), got {len(in_types)}")
+        unknown = set(attrs) - set(self.attrs)
+        if unknown:
+            raise AttributeError_(
+                f"unknown attribute(s) {sorted(unknown)}; expected {sorted(self.attrs)}"
+            )
+        out: Attrs = {}
+        for key, spec in self.attrs.items():
+            if key in attrs:
+                try:
+                    out[key] = COERCE[spec.kind](attrs[key])
+                except AttributeError_ as e:
+                    raise AttributeError_(f"attribute {key!r}: {e}") from None
+            elif spec.default is REQUIRED:
+                raise AttributeError_(f"missing required attribute {key!r}")
+            else:
+                out[key] = spec.default
+        return self.canon(in_types, out) if self.canon else out
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+def register(op: OpDef) -> OpDef:
+    """Add an op to the catalogue; names are unique."""
+    if op.name in REGISTRY:
+        raise ValueError(f"op {op.name!r} registered twice")
+    REGISTRY[op.name] = op
+    return op
+
+
+def lookup(name: str) -> OpDef:
+    from graphc import ops  # noqa: F401  (importing the catalogue fills REGISTRY)
+
+    return REGISTRY[name]
