@@ -103,3 +103,6 @@ def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the minimum along ``axis`` (int64)."""
     return apply(ops.argmin, x, axis=axis, keepdims=keepdims)
+
+
+from graphc.frontend.shaping import *  # noqa: E402, F403  (shape and linalg functions)
