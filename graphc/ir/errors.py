@@ -35,6 +35,10 @@ class BackendError(GraphcError):
     """A backend cannot compile or run a graph."""
 
 
+class NumericsError(GraphcError):
+    """A node produced NaN while numerics checking was on."""
+
+
 class ParseError(GraphcError):
     """Malformed IR text; carries the 1-based line and column."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphc.ir.errors import BackendError, GraphcError
+from graphc.ir.errors import BackendError, GraphcError, NumericsError
 from graphc.ir.graph import Graph, Node, Value
 
 
@@ -37,25 +37,50 @@ def run_node(node: Node, args: list[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(o) for o in outs]
 
 
-def run_graph(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+def _has_nan(a: np.ndarray) -> bool:
+    return a.dtype.kind == "f" and bool(np.isnan(a).any())
+
+
+def check_numerics(node: Node, args: list[np.ndarray], results: list[np.ndarray]) -> None:
+    """Raise at the first node that makes NaN from NaN-free inputs, naming the user's line."""
+    if any(_has_nan(a) for a in args):
+        return
+    for v, r in zip(node.outputs, results, strict=True):
+        if _has_nan(r):
+            raise NumericsError(f"{node.describe()} produced NaN in {v.type}")
+
+
+def run_graph(
+    graph: Graph, inputs: list[np.ndarray], numerics: bool = False
+) -> list[np.ndarray]:
     """Evaluate ``graph`` on inputs (parameters read from their cells), freeing as it goes."""
     env: dict[Value, np.ndarray] = dict(zip(graph.inputs, inputs, strict=True))
-    env.update((p, p.param.value) for p in graph.params if p.param is not None)
+    env.update((p, _param_value(p)) for p in graph.params)
     frees = last_uses(graph)
     for i, node in enumerate(graph.nodes):
-        results = run_node(node, [env[v] for v in node.inputs])
+        args = [env[v] for v in node.inputs]
+        results = run_node(node, args)
+        if numerics:
+            check_numerics(node, args, results)
         env.update(zip(node.outputs, results, strict=True))
         for v in frees.get(i, ()):
             env.pop(v, None)
     return [env[v] for v in graph.outputs] + [env[v] for _, v in graph.updates]
 
 
-class Interpreter:
-    """Executable for the numpy backend."""
+def _param_value(p: Value) -> np.ndarray:
+    if p.param is None or p.param.value is None:
+        raise BackendError(f"parameter {p.name!r} has no value; feed it or assign .value")
+    return p.param.value
 
-    def __init__(self, graph: Graph, **options: object) -> None:
+
+class Interpreter:
+    """Executable for the numpy backend; check_numerics=True stops at the first NaN."""
+
+    def __init__(self, graph: Graph, check_numerics: bool = False, **options: object) -> None:
         self.graph = graph
+        self.numerics = check_numerics
 
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
         with np.errstate(all="ignore"):  # inf/nan propagate as in NumPy, without warnings
-            return run_graph(self.graph, inputs)
+            return run_graph(self.graph, inputs, self.numerics)
