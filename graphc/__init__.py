@@ -1,8 +1,12 @@
 """graphc: a declarative computation-graph compiler (explicit graphs, symbolic gradients)."""
 
+from graphc import data
+from graphc.frontend import init, nn, optim
 from graphc.frontend.api import constant, parameter, placeholder
 from graphc.frontend.function import Function, function
 from graphc.frontend.functional import *  # noqa: F403
+from graphc.frontend.gradcheck import GradCheckError, GradCheckReport, check_grad
+from graphc.frontend.io import load, save
 from graphc.frontend.tensor import Tensor
 from graphc.ir.errors import (
     BackendError,
@@ -14,9 +18,13 @@ from graphc.ir.errors import (
     ShapeError,
     VerifyError,
 )
+from graphc.ir.files import load_ir, save_ir
 from graphc.ir.graph import Graph
+from graphc.ir.parser import parse
 from graphc.ir.printer import print_graph as print_ir
 from graphc.ir.types import DType, TensorType, bool_, float32, float64, int32, int64
+from graphc.ir.verify import verify
+from graphc.passes.autodiff import grad, jacobian
 
 __version__ = "0.1.0"
 
@@ -25,4 +33,7 @@ __all__ = [
     "InputError", "ParseError", "ShapeError", "Tensor", "TensorType", "VerifyError", "bool_",
     "constant", "float32", "float64", "function", "int32", "int64", "parameter", "placeholder",
     "print_ir",
+    "load_ir", "parse", "save_ir", "verify",
+    "data", "init", "load", "nn", "optim", "save",
+    "GradCheckError", "GradCheckReport", "check_grad", "grad", "jacobian",
 ]

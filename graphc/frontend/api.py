@@ -58,7 +58,7 @@ def parameter(name: str, value: Any, dtype: Any = None) -> Tensor:
     g = default_graph()
     arr = np.array(value, dtype=None if dtype is None else as_dtype(dtype).np)
     dt = as_dtype(arr.dtype)
-    p = Param(_check_name(name, "parameter"), np.ascontiguousarray(arr, dtype=dt.np))
+    p = Param(_check_name(name, "parameter"), np.asarray(arr, dt.np, order="C"))  # keeps rank 0
     return Tensor(g.add_param(p, TensorType(dt, tuple(arr.shape))), g)
 
 
@@ -68,7 +68,7 @@ def set_param_value(t: Tensor, new: Any) -> None:
     want = t.type
     if arr.shape != want.shape or arr.dtype != want.dtype.np:
         raise ShapeError(f"parameter {t.name!r} is {want}, got {arr.dtype}{list(arr.shape)}")
-    t.ir.param.value = np.ascontiguousarray(arr)  # type: ignore[union-attr]
+    t.ir.param.value = np.asarray(arr, order="C")  # type: ignore[union-attr]
 
 
 def constant(value: Any, dtype: Any = None) -> Tensor:

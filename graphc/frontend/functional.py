@@ -105,4 +105,65 @@ def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
     return apply(ops.argmin, x, axis=axis, keepdims=keepdims)
 
 
+def full_like(x: Any, value: float) -> Tensor:
+    """A tensor of x's shape and dtype filled with ``value`` (symbolic dims included)."""
+    return apply(ops.full_like, x, value=value)
+
+
+def zeros_like(x: Any) -> Tensor:
+    """Zeros of x's shape and dtype."""
+    return full_like(x, 0.0)
+
+
+def ones_like(x: Any) -> Tensor:
+    """Ones of x's shape and dtype."""
+    return full_like(x, 1.0)
+
+
+# --- nn -----------------------------------------------------------------------------------
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``, computed stably."""
+    return apply(ops.softmax, x, axis=axis)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``."""
+    return apply(ops.log_softmax, x, axis=axis)
+
+
+def softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:
+    """Per-example loss -log softmax(logits)[label]; logits [..., C], int labels [...]."""
+    return apply(ops.softmax_cross_entropy, logits, labels)
+
+
+def mse(pred: Any, target: Any) -> Tensor:
+    """Mean squared error over every element (operands broadcast), a scalar."""
+    return apply(ops.mse, pred, target)
+
+
+def conv2d(
+    x: Any, w: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution of x[N,C,H,W] with w[O,C/groups,KH,KW], plus an optional bias[O]."""
+    out = apply(
+        ops.conv2d, x, w, stride=stride, padding=padding, dilation=dilation, groups=groups
+    )
+    if bias is None:
+        return out
+    return out + apply(ops.reshape, bias, shape=(1, -1, 1, 1))
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """Max over windows of x[N,C,H,W]; ``stride`` defaults to ``kernel_size``."""
+    return apply(ops.max_pool2d, x, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """Mean over windows of x[N,C,H,W], zero padding counted; ``stride`` defaults to the kernel."""
+    return apply(ops.avg_pool2d, x, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
 from graphc.frontend.shaping import *  # noqa: E402, F403  (shape and linalg functions)

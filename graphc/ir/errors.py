@@ -42,8 +42,10 @@ class NumericsError(GraphcError):
 class ParseError(GraphcError):
     """Malformed IR text; carries the 1-based line and column."""
 
-    def __init__(self, message: str, line: int, column: int) -> None:
-        super().__init__(f"{line}:{column}: {message}")
+    def __init__(self, message: str, line: int, column: int, filename: str | None = None) -> None:
+        where = f"{filename}:{line}:{column}" if filename else f"{line}:{column}"
+        super().__init__(f"{where}: {message}")
         self.line = line
         self.column = column
         self.reason = message
+        self.filename = filename

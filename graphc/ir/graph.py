@@ -23,11 +23,13 @@ _ids = itertools.count()
 class Param:
     """A named, mutable parameter cell; graphs made by passes share it with the original."""
 
-    def __init__(self, name: str, value: np.ndarray) -> None:
+    def __init__(self, name: str, value: np.ndarray | None) -> None:
         self.name = name
-        self.value = value
+        self.value = value  # None: not yet known (parsed from text), fed before running
 
     def __repr__(self) -> str:
+        if self.value is None:
+            return f"Param({self.name!r}, no value)"
         return f"Param({self.name!r}, {self.value.dtype}{list(self.value.shape)})"
 
 

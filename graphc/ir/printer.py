@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,10 @@ from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.loc import UNKNOWN, Loc
 from graphc.ir.types import DType, TensorType, as_dtype
 
+_F64 = np.dtype(np.float64)
 
-def format_float(x: float, dtype: np.dtype = np.dtype(np.float64)) -> str:
+
+def format_float(x: float, dtype: np.dtype = _F64) -> str:
     """Shortest text that reads back to the same float of ``dtype`` (always has . or e)."""
     text = str(dtype.type(x))
     if text in ("inf", "-inf", "nan"):
@@ -28,10 +31,11 @@ def format_float(x: float, dtype: np.dtype = np.dtype(np.float64)) -> str:
 
 
 def format_array(arr: np.ndarray) -> str:
-    """``dense<f32[2]: [1.0, 2.0]>``; one value when all are equal (a splat)."""
+    """``dense<f32[2]: [1.0, 2.0]>``; one value when all are bitwise equal (a splat)."""
     t = TensorType(as_dtype(arr.dtype), tuple(arr.shape))
-    flat = arr.reshape(-1)
-    if flat.size and (arr.ndim == 0 or bool(np.all(flat == flat[0]))):
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    # bitwise, so that -0.0 among 0.0 is kept and an all-nan array is a splat
+    if flat.size and flat.tobytes() == np.full_like(flat, flat[0]).tobytes():
         return f"dense<{t}: {_scalar_text(flat[0])}>"
     return f"dense<{t}: [{', '.join(_scalar_text(v) for v in flat)}]>"
 
@@ -57,10 +61,24 @@ def format_attr(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return format_array(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return format_string(value)
     if isinstance(value, tuple):
         return "[" + ", ".join(format_attr(v) for v in value) + "]"
     return str(value)
+
+
+def format_string(text: str) -> str:
+    """A double-quoted string literal (backslash, quote, newline and tab escaped)."""
+    return '"' + "".join(_ESCAPES.get(c, c) for c in text) + '"'
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def format_graph_name(name: str) -> str:
+    """``@name``, quoted when the name is not an identifier."""
+    return f"@{name}" if _IDENT.fullmatch(name) else "@" + format_string(name)
 
 
 def format_loc(loc: Loc) -> str:
@@ -70,12 +88,15 @@ def format_loc(loc: Loc) -> str:
     return f"  loc({format_attr(loc.file)}:{loc.line}{rule})"
 
 
-class _Namer:
-    """Gives arguments their own names and node results %0, %1, ... in order."""
+class _Printer:
+    """Names arguments by their own names and node results %0, %1, ... in order; records
+    the 1-based line of every node so the verifier can quote it."""
 
     def __init__(self) -> None:
         self.names: dict[Value, str] = {}
         self.counter = 0
+        self.lines: list[str] = []
+        self.line_of: dict[Node, int] = {}
 
     def fresh(self, v: Value) -> str:
         self.names[v] = f"%{self.counter}"
@@ -85,52 +106,68 @@ class _Namer:
     def __getitem__(self, v: Value) -> str:
         return self.names.get(v, "%<undefined>")
 
+    def graph(self, graph: Graph) -> None:
+        for a in graph.arguments:
+            self.names[a] = f"%{a.name}"
+        sig = f"graph {format_graph_name(graph.name)}({_args(graph.inputs)})"
+        if graph.params:
+            sig += f" params({_args(graph.params)})"
+        sig += f" -> ({', '.join(str(v.type) for v in graph.outputs)}) {{"
+        self.lines.append(sig)
+        for n in graph.nodes:
+            self.node(n, "  ")
+        for p, v in graph.updates:
+            self.lines.append(f"  update {self[p]} = {self[v]}")
+        self.lines.append(f"  return {', '.join(self[v] for v in graph.outputs)}".rstrip())
+        self.lines.append("}")
 
-def _node_line(node: Node, namer: _Namer, indent: str) -> list[str]:
-    results = ", ".join(namer.fresh(v) for v in node.outputs)
-    operands = ", ".join(namer[v] for v in node.inputs)
-    attrs = [f"{k} = {format_attr(v)}" for k, v in node.attrs.items() if not _is_default(node, k)]
-    text = f"{indent}{results} = {node.op.name}"
-    text += f" {operands}" if operands else ""
-    text += f" {{{', '.join(attrs)}}}" if attrs else ""
-    text += " : " + ", ".join(str(v.type) for v in node.outputs)
-    if node.body is None:
-        return [text + format_loc(node.loc)]
-    return [text + " {", *_body_lines(node.body, namer, indent + "  "), indent + "}" + format_loc(node.loc)]
+    def node(self, node: Node, indent: str) -> None:
+        self.line_of.setdefault(node, len(self.lines) + 1)
+        operands = ", ".join(self[v] for v in node.inputs)
+        results = ", ".join(self.fresh(v) for v in node.outputs)
+        attrs = [f"{k} = {format_attr(v)}" for k, v in node.attrs.items()
+                 if not _is_default(node, k)]
+        text = f"{indent}{results} = {node.op.name}"
+        text += f" {operands}" if operands else ""
+        text += f" {{{', '.join(attrs)}}}" if attrs else ""
+        text += " : " + ", ".join(str(v.type) for v in node.outputs)
+        if node.body is None:
+            self.lines.append(text + format_loc(node.loc))
+            return
+        self.lines.append(text + " {")
+        self.body(node.body, indent + "  ")
+        self.lines.append(indent + "}" + format_loc(node.loc))
+
+    def body(self, body: Graph, indent: str) -> None:
+        args = []
+        for i, a in enumerate(body.inputs):
+            self.names[a] = f"%{a.name}" if a.name else f"%a{i}"
+            args.append(f"{self.names[a]}: {a.type}")
+        self.lines.append(f"{indent}^({', '.join(args)}):")
+        for n in body.nodes:
+            self.node(n, indent + "  ")
+        self.lines.append(f"{indent}  yield {', '.join(self[v] for v in body.outputs)}".rstrip())
+
+
+def _args(values: list[Value]) -> str:
+    return ", ".join(f"%{a.name}: {a.type}" for a in values)
 
 
 def _is_default(node: Node, key: str) -> bool:
-    spec = node.op.attrs[key]
+    spec = node.op.attrs.get(key)
     value = node.attrs[key]
-    return not isinstance(value, np.ndarray) and type(value) is type(spec.default) and value == spec.default
-
-
-def _body_lines(body: Graph, namer: _Namer, indent: str) -> list[str]:
-    args = []
-    for i, a in enumerate(body.inputs):
-        namer.names[a] = f"%a{i}" if not a.name else f"%{a.name}"
-        args.append(f"{namer.names[a]}: {a.type}")
-    lines = [f"{indent}^({', '.join(args)}):"]
-    for n in body.nodes:
-        lines += _node_line(n, namer, indent + "  ")
-    lines.append(f"{indent}  yield {', '.join(namer[v] for v in body.outputs)}")
-    return lines
+    if spec is None or isinstance(value, np.ndarray):
+        return False
+    return type(value) is type(spec.default) and value == spec.default
 
 
 def print_graph(graph: Graph) -> str:
     """The text IR of ``graph`` (deterministic)."""
-    namer = _Namer()
-    for a in graph.arguments:
-        namer.names[a] = f"%{a.name}"
-    sig = f"graph @{graph.name}({', '.join(f'%{a.name}: {a.type}' for a in graph.inputs)})"
-    if graph.params:
-        sig += f" params({', '.join(f'%{a.name}: {a.type}' for a in graph.params)})"
-    sig += f" -> ({', '.join(str(v.type) for v in graph.outputs)}) {{"
-    lines = [sig]
-    for n in graph.nodes:
-        lines += _node_line(n, namer, "  ")
-    for p, v in graph.updates:
-        lines.append(f"  update {namer[p]} = {namer[v]}")
-    lines.append(f"  return {', '.join(namer[v] for v in graph.outputs)}".rstrip())
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return render(graph)[0]
+
+
+def render(graph: Graph) -> tuple[str, dict[Node, int]]:
+    """The text IR and the 1-based line of each node in it (the verifier quotes lines)."""
+    printer = _Printer()
+    printer.graph(graph)
+    return "\n".join(printer.lines) + "\n", printer.line_of

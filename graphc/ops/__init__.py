@@ -3,6 +3,10 @@
 from graphc.ir.opdef import REGISTRY, OpDef
 from graphc.ops.core import *  # noqa: F403
 from graphc.ops.elementwise import *  # noqa: F403
+from graphc.ops.indexing import *  # noqa: F403
+from graphc.ops.linalg import *  # noqa: F403
+from graphc.ops.nn import *  # noqa: F403
 from graphc.ops.reduce import *  # noqa: F403
+from graphc.ops.shape import *  # noqa: F403
 
 __all__ = ["REGISTRY", "OpDef"]

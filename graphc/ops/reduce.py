@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphc.ir.emit import Emitter
+from graphc.ir.graph import Node, Value
 from graphc.ir.opdef import AttrSpec, OpDef, register
-from graphc.ir.types import TensorType, int64
+from graphc.ir.types import TensorType, dim_prod, int64
 from graphc.ops._rules import FLOAT, NUMERIC, canon_axes, canon_axis, reduced_shape, require_dtype
 
 _AXES = {"axis": AttrSpec("ints?", None), "keepdims": AttrSpec("bool", False)}
@@ -60,7 +62,73 @@ def _arg(fn):
     return kernel
 
 
-def _reduction(name, kernel, kind=NUMERIC, attrs=_AXES, canon=_canon_axes, rule=None, diff=True):
+# --- gradient helpers -------------------------------------------------------------------
+
+
+def keep_reduced(e: Emitter, g: Value, x: TensorType, axes: tuple[int, ...]) -> Value:
+    """A reduction's result or gradient, reshaped to keepdims form so it broadcasts over x."""
+    keep = reduced_shape(x.shape, axes, True)
+    return g if g.type.shape == keep else e.reshape(g, shape=keep)
+
+
+def broadcast_like(e: Emitter, g: Value, x: Value) -> Value:
+    """``g`` broadcast to x's shape (symbolic dims are taken from x itself at run time)."""
+    if g.type.shape == x.type.shape:
+        return g
+    if x.type.is_static:
+        return e.broadcast_to(g, shape=x.type.shape)
+    return e.add(g, e.full_like(x, value=0.0))
+
+
+def reduced_count(e: Emitter, x: Value, axes: tuple[int, ...]) -> Value:
+    """How many elements of x each result of a reduction over ``axes`` combines."""
+    n = dim_prod(tuple(x.type.shape[a] for a in axes))
+    if isinstance(n, int):
+        return e.scalar_like(n, x)
+    return e.sum(e.full_like(x, value=1.0), axis=axes, keepdims=True)  # a symbolic count
+
+
+def _keep_grad(e: Emitter, node: Node, gouts: list[Value]) -> Value:
+    """The result's gradient in keepdims form, so it broadcasts over the input."""
+    return keep_reduced(e, gouts[0], node.inputs[0].type, node.attrs["axis"])
+
+
+def _keep_result(e: Emitter, node: Node) -> Value:
+    return keep_reduced(e, node.outputs[0], node.inputs[0].type, node.attrs["axis"])
+
+
+def _sum_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | None]:
+    return [broadcast_like(e, _keep_grad(e, node, gouts), node.inputs[0])]
+
+
+def _mean_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | None]:
+    x, axes = node.inputs[0], node.attrs["axis"]
+    return [broadcast_like(e, e.div(_keep_grad(e, node, gouts), reduced_count(e, x, axes)), x)]
+
+
+def _choose_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | None]:
+    # max/min: ties split the gradient evenly among the chosen entries (as JAX does), so the
+    # gradient of max over a row of equal values is 1/n per entry, and the sum stays g
+    x, axes = node.inputs[0], node.attrs["axis"]
+    hits = e.cast(e.equal(x, _keep_result(e, node)), dtype=x.type.dtype)
+    share = e.div(_keep_grad(e, node, gouts), e.sum(hits, axis=axes, keepdims=True))
+    return [e.mul(hits, share)]
+
+
+def _prod_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | None]:
+    # d prod / d x_i = prod / x_i: exact for nonzero entries; a zero entry gives nan
+    ratio = e.div(_keep_result(e, node), node.inputs[0])
+    return [e.mul(_keep_grad(e, node, gouts), ratio)]
+
+
+def _logsumexp_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | None]:
+    soft = e.exp(e.sub(node.inputs[0], _keep_result(e, node)))
+    return [e.mul(_keep_grad(e, node, gouts), soft)]
+
+
+def _reduction(
+    name, kernel, kind=NUMERIC, attrs=_AXES, canon=_canon_axes, rule=None, diff=True, vjp=None
+):
     return register(
         OpDef(
             name,
@@ -69,17 +137,26 @@ def _reduction(name, kernel, kind=NUMERIC, attrs=_AXES, canon=_canon_axes, rule=
             kernel,
             attrs=attrs,
             canon=canon,
+            vjp=vjp,
             differentiable=diff,
         )
     )
 
 
-sum = _reduction("sum", lambda x, axis, keepdims: np.sum(x, axis, x.dtype, keepdims=keepdims))
-mean = _reduction("mean", _mean, FLOAT)
-max = _reduction("max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims))
-min = _reduction("min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims))
-prod = _reduction("prod", lambda x, axis, keepdims: np.prod(x, axis, x.dtype, keepdims=keepdims))
-logsumexp = _reduction("logsumexp", _logsumexp, FLOAT)
+sum = _reduction(
+    "sum", lambda x, axis, keepdims: np.sum(x, axis, x.dtype, keepdims=keepdims), vjp=_sum_vjp
+)
+mean = _reduction("mean", _mean, FLOAT, vjp=_mean_vjp)
+max = _reduction(
+    "max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims), vjp=_choose_vjp
+)
+min = _reduction(
+    "min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims), vjp=_choose_vjp
+)
+prod = _reduction(
+    "prod", lambda x, axis, keepdims: np.prod(x, axis, x.dtype, keepdims=keepdims), vjp=_prod_vjp
+)
+logsumexp = _reduction("logsumexp", _logsumexp, FLOAT, vjp=_logsumexp_vjp)
 argmax = _reduction("argmax", _arg(np.argmax), attrs=_AXIS, canon=_canon_axis, rule=_arg_rule,
                     diff=False)
 argmin = _reduction("argmin", _arg(np.argmin), attrs=_AXIS, canon=_canon_axis, rule=_arg_rule,

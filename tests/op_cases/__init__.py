@@ -26,6 +26,8 @@ class Case:
     label: str = ""
     # inputs (by position) to differentiate in the gradient test; None: every float input
     grad_inputs: tuple[int, ...] | None = None
+    # an independent NumPy computation of the result(s) from the input arrays, if given
+    ref: Callable[..., Any] | None = None
 
     @property
     def id(self) -> str:

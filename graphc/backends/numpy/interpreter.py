@@ -6,6 +6,7 @@ import numpy as np
 
 from graphc.ir.errors import BackendError, GraphcError, NumericsError
 from graphc.ir.graph import Graph, Node, Value
+from graphc.ops.shape import runtime_dims
 
 
 def last_uses(graph: Graph) -> dict[int, list[Value]]:
@@ -82,5 +83,7 @@ class Interpreter:
         self.numerics = check_numerics
 
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
-        with np.errstate(all="ignore"):  # inf/nan propagate as in NumPy, without warnings
+        # errstate: inf/nan propagate as in NumPy, without warnings; runtime_dims: kernels
+        # whose attributes name symbolic dims (broadcast_to [B,10]) read their values
+        with np.errstate(all="ignore"), runtime_dims(dims):
             return run_graph(self.graph, inputs, self.numerics)

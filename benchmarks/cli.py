@@ -1,0 +1,119 @@
+"""`python -m benchmarks`: run the workloads, print the markdown report, optionally save it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+from benchmarks import hostinfo, memory, report
+from benchmarks.harness import Settings, Workload, run_workload
+from benchmarks.report import Section
+
+WORKLOADS = ("W1", "W2", "W3", "W4")
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes, one timed run each: checks the harness, measures nothing")
+    p.add_argument("--out", metavar="FILE", help="also write the markdown report to FILE")
+    p.add_argument("--only", metavar="W1,W3", default=",".join(WORKLOADS),
+                   help="comma-separated workloads to run (default: all)")
+    p.add_argument("--repeat", type=int, default=30, metavar="N",
+                   help="minimum timed runs per system (default 30) ...")
+    p.add_argument("--max-time", type=float, default=2.0, metavar="S",
+                   help="... or stop a system once its timed runs add up to S seconds (default 2)")
+    p.add_argument("--warmup", type=int, default=3, metavar="N", help="untimed calls first")
+    p.add_argument("--all-systems", action="store_true",
+                   help="in --quick, also run the systems that take long to compile")
+    p.add_argument("--no-memory", action="store_true", help="skip W1's peak-memory table")
+    args = p.parse_args(argv)
+    args.only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+    unknown = sorted(set(args.only) - set(WORKLOADS))
+    if unknown:
+        p.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
+    return args
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    if args.quick:
+        return Settings(warmup=0, min_runs=1, max_time=0.0, min_runs_when_slow=1, quick=True,
+                        all_systems=args.all_systems)
+    return Settings(warmup=args.warmup, min_runs=args.repeat, max_time=args.max_time)
+
+
+def _timed(workloads: list[Workload], cfg: Settings) -> list[Section]:
+    out = []
+    for w in workloads:
+        _log(f"{w.title}")
+        rows = run_workload(w, cfg, _log)
+        out.append(report.timing_section(w.title, rows, w.notes))
+    return out
+
+
+def _w1(args: argparse.Namespace, cfg: Settings) -> list[Section]:
+    from benchmarks import w1_mlp
+
+    sections = _timed(w1_mlp.workloads(args.quick), cfg)
+    if args.no_memory:
+        return sections
+    size = w1_mlp.QUICK_BATCHES[0] if args.quick else 128
+    _log(f"W1 memory, batch {size}")
+    rows = memory.rows("W1", size, w1_mlp.systems(size), args.quick)
+    sections.append(Section(f"W1 memory: MLP training step, batch {size}",
+                            ["system", "step working set", "process peak", "notes"], rows,
+                            [f"Method: {memory.METHOD}."]))
+    return sections
+
+
+def _w2(args: argparse.Namespace, cfg: Settings) -> list[Section]:
+    from benchmarks import w2_cnn
+
+    return _timed(w2_cnn.workloads(args.quick), cfg)
+
+
+def _w3(args: argparse.Namespace, cfg: Settings) -> list[Section]:
+    from benchmarks import w3_elementwise
+
+    return _timed(w3_elementwise.workloads(args.quick), cfg)
+
+
+def _w4(args: argparse.Namespace, cfg: Settings) -> list[Section]:
+    from benchmarks import w4_latency
+
+    return w4_latency.sections(args.quick, cfg, _log)
+
+
+RUNNERS: dict[str, Callable[[argparse.Namespace, Settings], list[Section]]] = {
+    "W1": _w1, "W2": _w2, "W3": _w3, "W4": _w4,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = settings(args)
+    start = time.perf_counter()
+    sections: list[Section] = []
+    for name in args.only:
+        sections += RUNNERS[name](args, cfg)
+    preamble = [
+        f"Method: {cfg.warmup} warm-up calls, then rounds of one call per system in shuffled "
+        f"order until each has {cfg.min_runs} timed runs or {cfg.max_time:g} s of them (at least "
+        f"{cfg.min_runs_when_slow}); median, min, max of wall time. Ratios are median / median of "
+        "the fastest peer (PyTorch, JAX, PyTensor, numexpr, numba) and of the floor; below 1.00x "
+        "is faster. Each system runs with its own default threading.",
+        f"- {hostinfo.thread_note()}",
+        f"- total benchmark time: {time.perf_counter() - start:.0f} s",
+    ]
+    text = report.document("graphc benchmarks", hostinfo.header(args.quick), sections, preamble)
+    sys.stdout.write(text)
+    if args.out:
+        report.write_atomic(args.out, text)
+        _log(f"wrote {args.out}")
+    return 0

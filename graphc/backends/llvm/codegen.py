@@ -1,0 +1,168 @@
+"""The whole graph as one LLVM module with one native entry point.
+
+``void graphc_entry(i8** args)`` takes the prebuilt argument block (inputs, params, outputs,
+arena; see layout.py), runs one internal function per node in graph order, then the final
+copies. Kernel functions get ``noalias`` pointers except where a buffer is shared (an in-place
+parameter update), which is what lets LLVM vectorize them without runtime checks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from llvmlite import ir
+
+from graphc.backends.llvm import jit, lowering
+from graphc.backends.llvm.irutil import I8, PTR, VOID, i64
+from graphc.backends.llvm.layout import Layout, Loc, plan
+from graphc.backends.llvm.loops import View, elementwise
+from graphc.backends.llvm.lowering import KERNEL, SCALAR, KernelCtx, Scalar
+from graphc.backends.llvm.vmath import MathLib
+from graphc.ir.errors import BackendError
+from graphc.ir.graph import Graph, Node, Value
+from graphc.ops import core
+
+CODEGEN_VERSION = "1"
+ENTRY = "graphc_entry"
+
+
+@dataclass
+class Program:
+    """Generated IR plus what the runtime needs to call it (JSON-able ``meta``)."""
+
+    ir_text: str
+    meta: dict[str, Any]
+
+
+def generate(graph: Graph, dims: dict[str, int], timings: jit.Timings | None = None) -> Program:
+    """LLVM IR for ``graph`` with its symbolic dims bound to ``dims``."""
+    t0 = time.perf_counter()
+    check_supported(graph)
+    lay = plan(graph, dims)
+    module = ir.Module(name=graph.name)
+    module.triple = jit.host()[0]
+    Emitter(module, graph, lay).emit()
+    text = str(module)
+    if timings is not None:
+        timings.ir_build += time.perf_counter() - t0
+    return Program(text, _meta(graph, lay))
+
+
+def check_supported(graph: Graph) -> None:
+    lowering.load_all()
+    for n in graph.nodes:
+        if n.op not in KERNEL and n.op not in SCALAR:
+            raise BackendError(f"{n.describe()}: the llvm backend has no lowering for {n.op.name!r}")
+
+
+def _meta(graph: Graph, lay: Layout) -> dict[str, Any]:
+    return {
+        "entry": ENTRY,
+        "n_inputs": lay.n_inputs,
+        "n_params": lay.n_params,
+        "outputs": [[list(lay.shapes[v]), v.type.dtype.name] for v in graph.outputs],
+        "arena_bytes": lay.arena_bytes,
+    }
+
+
+class Emitter:
+    """Builds the entry function and one kernel function per node."""
+
+    def __init__(self, module: ir.Module, graph: Graph, lay: Layout) -> None:
+        self.module = module
+        self.graph = graph
+        self.lay = lay
+        self.math = MathLib(module)
+        self.consts: dict[int, ir.GlobalVariable] = {}
+
+    def emit(self) -> None:
+        fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR]), ENTRY)
+        fn.attributes.add("nounwind")
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        self.slots = [b.load(b.gep(fn.args[0], [i64(k)], source_etype=PTR), typ=PTR)
+                      for k in range(self.lay.arena_slot + 1)]
+        for v, slot in self.lay.first_copies:
+            self._copy(b, v, self.lay.where[v], Loc("arg", slot))
+        for i, node in enumerate(self.graph.nodes):
+            if node.op is not core.constant:
+                self._call_kernel(b, i, node)
+        for v, dest in self.lay.last_copies:
+            self._copy(b, v, self.lay.where[v], dest)
+        b.ret_void()
+
+    # -- buffers ---------------------------------------------------------------------------
+    def pointer(self, b: ir.IRBuilder, v: Value) -> ir.Value:
+        loc = self.lay.where[v]
+        if loc.kind == "arg":
+            return self.slots[loc.index]
+        if loc.kind == "const":
+            return self._constant(v)
+        return b.gep(self.slots[-1], [i64(loc.index)], inbounds=True, source_etype=I8)
+
+    def _constant(self, v: Value) -> ir.GlobalVariable:
+        node = v.node
+        assert node is not None
+        if id(node) not in self.consts:
+            data = bytearray(np.ascontiguousarray(node.attrs["value"]).tobytes())
+            gv = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(data)), f"const{len(self.consts)}")
+            gv.global_constant = True
+            gv.linkage = "private"
+            gv.align = 64
+            gv.initializer = ir.Constant(ir.ArrayType(I8, len(data)), data)
+            self.consts[id(node)] = gv
+        return self.consts[id(node)]
+
+    def _copy(self, b: ir.IRBuilder, v: Value, src: Loc, dst: Loc) -> None:
+        if src == dst or self.lay.nbytes(v) == 0:
+            return
+        dst_ptr = self.slots[dst.index] if dst.kind == "arg" else None
+        assert dst_ptr is not None
+        memcpy = self.module.globals.get("llvm.memcpy.p0.p0.i64") or ir.Function(
+            self.module, ir.FunctionType(VOID, [PTR, PTR, ir.IntType(64), ir.IntType(1)]),
+            "llvm.memcpy.p0.p0.i64",
+        )
+        b.call(memcpy, [dst_ptr, self.pointer(b, v), i64(self.lay.nbytes(v)), ir.Constant(ir.IntType(1), 0)])
+
+    # -- kernels ---------------------------------------------------------------------------
+    def _call_kernel(self, b: ir.IRBuilder, index: int, node: Node) -> None:
+        values = [*node.inputs, *node.outputs]
+        locs = [self.lay.where[v] for v in values]
+        needs_scratch = node.op in lowering.SCRATCH
+        fn = self._kernel_function(index, node, locs, needs_scratch)
+        args = [self.pointer(b, v) for v in values]
+        if needs_scratch:
+            args.append(b.gep(self.slots[-1], [i64(self.lay.scratch_offset)], source_etype=I8))
+        b.call(fn, args)
+
+    def _kernel_function(self, index: int, node: Node, locs: list[Loc], scratch: bool) -> ir.Function:
+        n_args = len(locs) + int(scratch)
+        fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR] * n_args), f"n{index}.{node.op.name}")
+        fn.linkage = "internal"
+        fn.attributes.add("nounwind")
+        for arg, loc in zip(fn.args, locs, strict=False):
+            if locs.count(loc) == 1 and loc.kind != "const":
+                arg.add_attribute("noalias")
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        n_in = len(node.inputs)
+        ins = [View.dense(a, v.type.dtype, self.lay.shapes[v]) for a, v in zip(fn.args, node.inputs, strict=False)]
+        outs = [View.dense(a, v.type.dtype, self.lay.shapes[v])
+                for a, v in zip(fn.args[n_in:], node.outputs, strict=False)]
+        ctx = KernelCtx(b, self.math, node, ins, outs, fn.args[-1] if scratch else None)
+        emit_node(ctx)
+        b.ret_void()
+        return fn
+
+
+def emit_node(k: KernelCtx) -> None:
+    """The node's kernel: its registered emitter, or a loop nest around its scalar body."""
+    if k.node.op in KERNEL:
+        KERNEL[k.node.op](k)
+        return
+    out = k.outs[0]
+    body = SCALAR[k.node.op]
+    s = Scalar(k.b, k.math, [v.dtype for v in k.ins], out.dtype, k.attrs)
+    ins = [v.broadcast(out.shape) for v in k.ins]
+    elementwise(k.b, out.shape, ins, [out], lambda xs: [body(s, xs)])

@@ -1,0 +1,186 @@
+"""compile_graph: the llvm backend's Executable, compiled per binding of the symbolic dims.
+
+Each binding ("variant") is compiled once (or loaded from the cache), then every call fills a
+prebuilt ctypes pointer block and makes one native call; ctypes releases the GIL during it.
+Parameter updates happen in place, so the update values returned are the parameter arrays.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from graphc.backends.llvm import cache, codegen, jit
+from graphc.ir.graph import Graph, Value
+from graphc.ir.printer import print_graph
+
+_ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+
+@dataclass
+class CompileReport:
+    """How one variant was obtained: phase times (seconds) and where the code came from."""
+
+    dims: dict[str, int]
+    cache: str  # "miss" (compiled), "memory" or "disk"
+    ir_build: float = 0.0
+    optimize: float = 0.0
+    codegen: float = 0.0
+    load: float = 0.0
+    arena_bytes: int = 0
+
+    @property
+    def total(self) -> float:
+        return self.ir_build + self.optimize + self.codegen + self.load
+
+    def __str__(self) -> str:
+        dims = ", ".join(f"{k}={v}" for k, v in sorted(self.dims.items())) or "static"
+        return (f"llvm compile [{dims}]: cache {self.cache}; IR build {self.ir_build * 1e3:.1f} ms, "
+                f"optimize {self.optimize * 1e3:.1f} ms, codegen {self.codegen * 1e3:.1f} ms, "
+                f"load {self.load * 1e3:.1f} ms; arena {self.arena_bytes} bytes")
+
+
+@dataclass
+class Variant:
+    """Compiled code for one dims binding and its reusable argument block."""
+
+    meta: dict[str, Any]
+    loaded: jit.Loaded
+    report: CompileReport
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        m = self.meta
+        self.n_in, self.n_par = m["n_inputs"], m["n_params"]
+        self.out_specs = [(tuple(s), np.dtype(d)) for s, d in m["outputs"]]
+        self.block = (ctypes.c_void_p * (self.n_in + self.n_par + len(self.out_specs) + 1))()
+        # arena: 64-byte aligned view into an owned buffer
+        raw = np.empty(m["arena_bytes"] + 64, np.uint8)
+        start = (-raw.ctypes.data) % 64
+        self.arena = raw[start : start + m["arena_bytes"]]
+        self.block[len(self.block) - 1] = raw.ctypes.data + start
+        self.entry = _ENTRY_TYPE(self.loaded.address(m["entry"]))
+        self.params_seen: list[Any] = [None] * self.n_par
+
+
+def _key(graph_text: str, dims: dict[str, int]) -> str:
+    dims_text = json.dumps(sorted(dims.items()))
+    return cache.make_key(codegen.CODEGEN_VERSION, graph_text, dims_text, jit.toolchain_id())
+
+
+def _param_array(p: Value) -> np.ndarray:
+    """The parameter's array, made C-contiguous and writable in its cell if it was not."""
+    cell = p.param
+    assert cell is not None
+    arr = cell.value
+    if not (arr.flags.c_contiguous and arr.flags.writeable and arr.dtype == p.type.dtype.np):
+        arr = cell.value = np.array(arr, dtype=p.type.dtype.np, order="C")
+    return arr
+
+
+class LLVMExecutable:
+    """A graph compiled to native code; run(inputs, dims) -> outputs + updated params."""
+
+    def __init__(self, graph: Graph, opt_level: int = jit.OPT_LEVEL) -> None:
+        self.graph = graph
+        self.opt_level = opt_level
+        self.text = print_graph(graph)
+        self.variants: dict[tuple, Variant] = {}
+        self._compile_lock = threading.Lock()
+        self.update_params = [p for p, _ in graph.updates]
+
+    # -- compiling -------------------------------------------------------------------------
+    def variant(self, dims: dict[str, int]) -> Variant:
+        key = tuple(sorted(dims.items()))
+        found = self.variants.get(key)
+        if found is not None:
+            return found
+        with self._compile_lock:
+            if key not in self.variants:
+                self.variants[key] = self._build(dict(dims))
+            return self.variants[key]
+
+    def _build(self, dims: dict[str, int]) -> Variant:
+        timings = jit.Timings()
+        key = _key(self.text, dims)
+        entry, where = cache.lookup(key)
+        if entry is None:
+            program = codegen.generate(self.graph, dims, timings)
+            obj, _ = jit.compile_ir(program.ir_text, timings, self.opt_level)
+            entry = cache.Entry(program.meta, obj)
+            cache.store(key, entry)
+        t0 = time.perf_counter()
+        loaded = jit.Loaded(entry.obj)
+        report = CompileReport(dims, where, timings.ir_build, timings.optimize, timings.codegen,
+                               time.perf_counter() - t0, entry.meta["arena_bytes"])
+        return Variant(entry.meta, loaded, report)
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
+        var = self.variants.get(tuple(sorted(dims.items()))) or self.variant(dims)
+        block = var.block
+        keep = []
+        for i, a in enumerate(inputs):
+            if not a.flags.c_contiguous:
+                a = np.ascontiguousarray(a)
+                keep.append(a)
+            block[i] = a.ctypes.data
+        params = self._bind_params(var)
+        outs = [np.empty(shape, dtype) for shape, dtype in var.out_specs]
+        base = var.n_in + var.n_par
+        for k, o in enumerate(outs):
+            block[base + k] = o.ctypes.data
+        with var.lock:  # one arena per variant: concurrent calls take turns
+            var.entry(ctypes.addressof(block))
+        return outs + [params[self._param_index(p)] for p in self.update_params]
+
+    def _bind_params(self, var: Variant) -> list[np.ndarray]:
+        arrays = []
+        for j, p in enumerate(self.graph.params):
+            arr = p.param.value  # type: ignore[union-attr]
+            if arr is not var.params_seen[j]:
+                arr = _param_array(p)
+                var.params_seen[j] = arr
+                var.block[var.n_in + j] = arr.ctypes.data
+            arrays.append(arr)
+        return arrays
+
+    def _param_index(self, p: Value) -> int:
+        return self.graph.params.index(p)
+
+    # -- inspection ------------------------------------------------------------------------
+    def _dims_for(self, dims: dict[str, int] | None) -> dict[str, int]:
+        if dims is not None:
+            return dims
+        if self.variants:
+            return dict(next(reversed(self.variants.keys())))
+        return {}
+
+    def llvm_ir(self, dims: dict[str, int] | None = None, optimized: bool = False) -> str:
+        """The LLVM IR generated for ``dims`` (the last compiled binding by default)."""
+        text = codegen.generate(self.graph, self._dims_for(dims)).ir_text
+        if not optimized:
+            return text
+        mod = jit.parse_and_verify(text)
+        jit.optimize(mod, self.opt_level)
+        return str(mod)
+
+    def asm(self, dims: dict[str, int] | None = None) -> str:
+        """Host assembly for ``dims``."""
+        return jit.assembly(self.llvm_ir(dims, optimized=True), self.opt_level)
+
+    def compile_report(self) -> list[CompileReport]:
+        """One report per compiled binding of the symbolic dims, in compile order."""
+        return [v.report for v in self.variants.values()]
+
+
+def compile_graph(graph: Graph, **options: Any) -> LLVMExecutable:
+    """The llvm backend's entry point (used by graphc.backends.compile_for)."""
+    opt = int(options.pop("opt_level", jit.OPT_LEVEL))
+    return LLVMExecutable(graph, opt_level=opt)

@@ -1,0 +1,189 @@
+"""Loop nests over concrete shapes: strided views, dim coalescing, broadcast by zero strides.
+
+Shapes are concrete here: the backend compiles once per binding of the symbolic dims, so every
+trip count and stride is a constant and LLVM can vectorize and unroll freely.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from llvmlite import ir
+
+from graphc.backends.llvm.irutil import I1, I64, i64, memory_type, value_type
+from graphc.ir.types import DType
+
+
+def contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
+    """Row-major strides in elements."""
+    out, acc = [], 1
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= d
+    return tuple(reversed(out))
+
+
+@dataclass(frozen=True)
+class View:
+    """Elements of a buffer seen through an offset and per-dim strides (all in elements)."""
+
+    ptr: ir.Value
+    dtype: DType
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+    offset: int = 0
+
+    @staticmethod
+    def dense(ptr: ir.Value, dtype: DType, shape: Sequence[int]) -> View:
+        return View(ptr, dtype, tuple(shape), contiguous_strides(shape))
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def broadcast(self, shape: Sequence[int]) -> View:
+        """This view read as ``shape`` (NumPy broadcasting: stride 0 on stretched dims)."""
+        lead = len(shape) - len(self.shape)
+        strides = [0] * lead
+        for d, n, s in zip(shape[lead:], self.shape, self.strides, strict=True):
+            strides.append(0 if n == 1 and d != 1 else s)
+        return replace(self, shape=tuple(shape), strides=tuple(strides))
+
+    def permute(self, perm: Sequence[int]) -> View:
+        return replace(
+            self, shape=tuple(self.shape[p] for p in perm), strides=tuple(self.strides[p] for p in perm)
+        )
+
+    def with_layout(self, shape: Sequence[int], strides: Sequence[int], offset: int = 0) -> View:
+        return replace(self, shape=tuple(shape), strides=tuple(strides), offset=self.offset + offset)
+
+    def is_dense(self) -> bool:
+        return self.offset == 0 and all(
+            s == c for d, s, c in zip(self.shape, self.strides, contiguous_strides(self.shape), strict=True)
+            if d != 1
+        )
+
+
+def coalesce(shape: Sequence[int], strides: Sequence[Sequence[int]]) -> tuple[list[int], list[list[int]]]:
+    """Merge adjacent dims that every operand walks contiguously; drop size-1 dims."""
+    dims = [(d, [s[i] for s in strides]) for i, d in enumerate(shape) if d != 1]
+    if not dims:
+        return [], [[] for _ in strides]
+    out = [dims[0]]
+    for d, ss in dims[1:]:
+        pd, pss = out[-1]
+        if all(p == s * d for p, s in zip(pss, ss, strict=True)):
+            out[-1] = (pd * d, ss)
+        else:
+            out.append((d, ss))
+    return [d for d, _ in out], [[ss[k] for _, ss in out] for k in range(len(strides))]
+
+
+@contextmanager
+def for_range(b: ir.IRBuilder, n: int | ir.Value, start: int | ir.Value = 0) -> Iterator[ir.Value]:
+    """``for i in range(start, n)``; the body is emitted inside the with-block."""
+    start_v = i64(start) if isinstance(start, int) else start
+    stop = i64(n) if isinstance(n, int) else n
+    pre = b.block
+    head = b.append_basic_block("loop")
+    body = b.append_basic_block("body")
+    done = b.append_basic_block("done")
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(I64, "i")
+    i.add_incoming(start_v, pre)
+    b.cbranch(b.icmp_signed("<", i, stop), body, done)
+    b.position_at_end(body)
+    yield i
+    i.add_incoming(b.add(i, i64(1), flags=("nsw", "nuw")), b.block)
+    b.branch(head)
+    b.position_at_end(done)
+
+
+def address(b: ir.IRBuilder, v: View, index: ir.Value) -> ir.Value:
+    return b.gep(v.ptr, [index], inbounds=True, source_etype=memory_type(v.dtype))
+
+
+def load(b: ir.IRBuilder, v: View, index: ir.Value) -> ir.Value:
+    """The element at ``index`` as a register value (bool widened from i8 to i1)."""
+    mem = memory_type(v.dtype)
+    x = b.load(address(b, v, index), typ=mem, align=_align(mem))
+    return b.trunc(x, I1) if v.dtype.is_bool else x
+
+
+def store(b: ir.IRBuilder, v: View, index: ir.Value, x: ir.Value) -> None:
+    mem = memory_type(v.dtype)
+    if v.dtype.is_bool:
+        x = b.zext(x, mem)
+    b.store(x, address(b, v, index), align=_align(mem))
+
+
+def _align(t: ir.Type) -> int:
+    return {1: 1, 8: 1, 32: 4, 64: 8}[t.width] if isinstance(t, ir.IntType) else (
+        4 if isinstance(t, ir.FloatType) else 8
+    )
+
+
+Body = Callable[[list[ir.Value]], list[ir.Value]]
+
+
+def elementwise(b: ir.IRBuilder, shape: Sequence[int], ins: Sequence[View], outs: Sequence[View],
+                body: Body) -> None:
+    """outs[...] = body(ins[...]) over ``shape``; every view is already laid out as ``shape``."""
+    views = [*ins, *outs]
+    dims, strides = coalesce(shape, [v.strides for v in views])
+    if math.prod(shape) == 0:
+        return
+
+    def emit(level: int, bases: list[ir.Value]) -> None:
+        if level == len(dims):
+            vals = [load(b, v, base) for v, base in zip(ins, bases, strict=False)]
+            for v, base, x in zip(outs, bases[len(ins):], body(vals), strict=True):
+                store(b, v, base, x)
+            return
+        with for_range(b, dims[level]) as i:
+            emit(level + 1, [_step(b, base, i, s[level]) for base, s in zip(bases, strides, strict=True)])
+
+    emit(0, [i64(v.offset) for v in views])
+
+
+def _step(b: ir.IRBuilder, base: ir.Value, i: ir.Value, stride: int) -> ir.Value:
+    if stride == 0:
+        return base
+    scaled = i if stride == 1 else b.mul(i, i64(stride), flags=("nsw",))
+    if isinstance(base, ir.Constant) and base.constant == 0:
+        return scaled
+    return b.add(base, scaled, flags=("nsw",))
+
+
+@contextmanager
+def loop_nest(b: ir.IRBuilder, dims: Sequence[int]) -> Iterator[list[ir.Value]]:
+    """Nested ``for`` loops over ``dims``; the with-body sees all indices, innermost last."""
+    if not dims:
+        yield []
+        return
+    with for_range(b, dims[0]) as i, loop_nest(b, dims[1:]) as rest:
+        yield [i, *rest]
+
+
+def linear(b: ir.IRBuilder, idx: Sequence[ir.Value], strides: Sequence[int], offset: int = 0) -> ir.Value:
+    """offset + sum(idx[k] * strides[k]) as an i64."""
+    acc: ir.Value = i64(offset)
+    for i, s in zip(idx, strides, strict=True):
+        acc = _step(b, acc, i, s)
+    return acc
+
+
+def fill(b: ir.IRBuilder, v: View, value: ir.Value) -> None:
+    """Every element of ``v`` set to ``value``."""
+    elementwise(b, v.shape, [], [v], lambda _: [value])
+
+
+def const(dtype: DType, value: float | int | bool) -> ir.Constant:
+    ty = value_type(dtype)
+    if dtype.is_float:
+        return ir.Constant(ty, float(value))
+    return ir.Constant(ty, int(value))

@@ -1,0 +1,129 @@
+"""The lowering table: how each op of the catalogue becomes LLVM IR.
+
+Two kinds of entries, both keyed by the OpDef (so "find usages of ops.exp" shows this backend):
+- ``@lowers(ops.exp)`` registers a *scalar body* builder ``(s: Scalar, args) -> value`` for an
+  elementwise op; the backend wraps it in a broadcasting loop nest, and fused nodes chain bodies.
+- ``@kernel(ops.sum)`` registers a *kernel emitter* ``(k: KernelCtx) -> None`` that writes the
+  node's whole loop nest (reductions, shape, linalg and nn ops), optionally with scratch space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llvmlite import ir
+
+from graphc.backends.llvm.irutil import Arith
+from graphc.backends.llvm.loops import View
+from graphc.backends.llvm.vmath import MathLib
+from graphc.ir.graph import Node
+from graphc.ir.opdef import OpDef
+from graphc.ir.types import DType
+
+
+@dataclass
+class Scalar:
+    """What a scalar body builder sees: the builder, the math library, dtypes and attributes."""
+
+    b: ir.IRBuilder
+    math: MathLib
+    in_dtypes: list[DType]
+    out_dtype: DType
+    attrs: dict[str, Any]
+
+    @property
+    def dtype(self) -> DType:
+        """The operand dtype that decides float/int/bool arithmetic."""
+        return self.in_dtypes[-1] if self.in_dtypes else self.out_dtype
+
+    def arith(self, dtype: DType | None = None) -> Arith:
+        d = dtype or self.dtype
+        return Arith(self.b, self.b.module, 32 if d.short == "f32" else 64, self.math)
+
+
+ScalarFn = Callable[[Scalar, list[ir.Value]], ir.Value]
+
+
+@dataclass
+class KernelCtx:
+    """What a kernel emitter sees: the node, dense views of its buffers, scratch, the module."""
+
+    b: ir.IRBuilder
+    math: MathLib
+    node: Node
+    ins: list[View]
+    outs: list[View]
+    scratch: ir.Value | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        return self.node.attrs
+
+    @property
+    def module(self) -> ir.Module:
+        return self.b.module
+
+    def scalar(self, in_dtypes: list[DType], out_dtype: DType, attrs: dict | None = None) -> Scalar:
+        return Scalar(self.b, self.math, in_dtypes, out_dtype, attrs if attrs is not None else {})
+
+
+KernelFn = Callable[[KernelCtx], None]
+# scratch bytes a kernel needs, from (node, input shapes, output shapes)
+ScratchFn = Callable[[Node, list[tuple[int, ...]], list[tuple[int, ...]]], int]
+
+SCALAR: dict[OpDef, ScalarFn] = {}
+KERNEL: dict[OpDef, KernelFn] = {}
+SCRATCH: dict[OpDef, ScratchFn] = {}
+
+
+def lowers(*ops: OpDef) -> Callable[[ScalarFn], ScalarFn]:
+    """Register a scalar body builder for elementwise ``ops``."""
+
+    def register(fn: ScalarFn) -> ScalarFn:
+        for op in ops:
+            SCALAR[op] = fn
+        return fn
+
+    return register
+
+
+def kernel(*ops: OpDef, scratch: ScratchFn | None = None) -> Callable[[KernelFn], KernelFn]:
+    """Register a kernel emitter for ``ops`` (with an optional scratch-size rule)."""
+
+    def register(fn: KernelFn) -> KernelFn:
+        for op in ops:
+            KERNEL[op] = fn
+            if scratch is not None:
+                SCRATCH[op] = scratch
+        return fn
+
+    return register
+
+
+def load_all() -> None:
+    """Import every module that fills the tables."""
+    from graphc.backends.llvm import (  # noqa: F401
+        fused_kernels,
+        linalg_kernels,
+        nn_kernels,
+        reduce_kernels,
+        scalar_ops,
+        shape_kernels,
+    )
+
+
+def has_lowering(op: OpDef) -> bool:
+    load_all()
+    return op in SCALAR or op in KERNEL
+
+
+def missing_lowerings() -> list[str]:
+    """Names of catalogue ops this backend cannot compile (a test keeps this empty)."""
+    from graphc.ir.opdef import REGISTRY
+    from graphc.ops import core  # noqa: F401  (fills the registry)
+
+    load_all()
+    return sorted(name for name, op in REGISTRY.items() if not (op in SCALAR or op in KERNEL))

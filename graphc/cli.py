@@ -1,0 +1,252 @@
+"""The ``graphc`` command: dump, check and run IR files; other modules add subcommands.
+
+A subcommand is a Command in COMMANDS. Modules listed in EXTENSIONS (when they exist) are
+imported before parsing the command line and register theirs with ``register(Command(...))``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import importlib.util
+import io
+import os
+import runpy
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from graphc.ir.errors import GraphcError
+from graphc.ir.files import atomic_write, load_ir
+from graphc.ir.graph import Graph, Value
+from graphc.ir.printer import format_string
+from graphc.ir.verify import verify
+
+
+class CliError(Exception):
+    """A user error the CLI reports as one line (bad file, missing input, ...)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, one-line help, argument setup, and what it runs."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int | None]
+
+
+COMMANDS: dict[str, Command] = {}
+# modules that register more subcommands (opt: the passes, llvm: the llvm backend)
+EXTENSIONS: tuple[str, ...] = ("graphc.passes.cli", "graphc.backends.llvm.cli")
+
+
+def register(command: Command) -> Command:
+    """Add a subcommand to the ``graphc`` command line."""
+    COMMANDS[command.name] = command
+    return command
+
+
+# -- loading graphs ------------------------------------------------------------------------
+def read_graph(path: str) -> Graph:
+    """The graph of a .gir file (a .py file must define exactly one module-level gc.Graph)."""
+    graphs = load_graphs(path)
+    if len(graphs) != 1:
+        raise CliError(f"{path} defines {len(graphs)} graphs; expected one")
+    return graphs[0]
+
+
+def load_graphs(path: str) -> list[Graph]:
+    """The graph of a .gir file, or the module-level gc.Graph objects of a .py file."""
+    if not os.path.isfile(path):
+        raise CliError(f"{path}: no such file")
+    if not path.endswith(".py"):
+        return [load_ir(path)]
+    graphs = list({id(v): v for v in _run_script(path).values() if isinstance(v, Graph)}.values())
+    if not graphs:
+        raise CliError(f"{path} defines no module-level gc.Graph objects")
+    return graphs
+
+
+def _run_script(path: str) -> dict[str, object]:
+    """Run a Python file in its own namespace (stdout to stderr, so dumps stay clean)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, folder)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return runpy.run_path(path, run_name="__graphc_dump__")
+    except (Exception, SystemExit) as e:
+        raise CliError(f"{path} raised {type(e).__name__}: {e}") from None
+    finally:
+        sys.path.remove(folder)
+
+
+# -- dump ----------------------------------------------------------------------------------
+def to_dot(graph: Graph) -> str:
+    """Graphviz DOT of ``graph.to_networkx()`` (arguments as ellipses, ops as boxes)."""
+    nxg = graph.to_networkx()
+    ids = {n: f"n{i}" for i, n in enumerate(nxg.nodes)}
+    lines = [f"digraph {format_string(graph.name)} {{", "  node [fontname=monospace];"]
+    for n, data in nxg.nodes(data=True):
+        label, shape = data["label"], "ellipse" if data["kind"] == "argument" else "box"
+        if data.get("loc", "<unknown>:0") != "<unknown>:0":
+            label += "\n" + data["loc"]
+        lines.append(f"  {ids[n]} [label={format_string(label)}, shape={shape}];")
+    for u, v, data in nxg.edges(data=True):
+        lines.append(f"  {ids[u]} -> {ids[v]} [label={format_string(str(data['value'].type))}];")
+    lines.append('  ret [label="return", shape=plaintext];')
+    for v in graph.outputs:
+        lines.append(f"  {ids[v.node if v.node is not None else v]} -> ret;")
+    return "\n".join([*lines, "}"]) + "\n"
+
+
+FORMATS: dict[str, Callable[[Graph], str]] = {"text": str, "dot": to_dot}
+
+
+def _configure_dump(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="a .gir file, or a .py file defining module-level gc.Graph objects")
+    p.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format")
+
+
+def _run_dump(args: argparse.Namespace) -> None:
+    texts = [FORMATS[args.format](g) for g in load_graphs(args.file)]
+    sys.stdout.write("\n".join(texts))
+
+
+# -- check ---------------------------------------------------------------------------------
+def _configure_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="a .gir file")
+
+
+def _run_check(args: argparse.Namespace) -> None:
+    graph = read_graph(args.file)
+    verify(graph)
+    print(f"ok: {len(graph.nodes)} nodes")
+
+
+# -- run -----------------------------------------------------------------------------------
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    from graphc.backends import BACKENDS
+
+    p.add_argument("file", help="a .gir file")
+    p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=FILE.npy",
+                   help="an input or parameter value (repeat for each)")
+    p.add_argument("--out", metavar="DIR", help="write results as DIR/out<i>.npy")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default="numpy")
+
+
+def read_feeds(specs: Sequence[str]) -> dict[str, np.ndarray]:
+    """``name=file.npy`` pairs loaded with np.load(allow_pickle=False)."""
+    feeds: dict[str, np.ndarray] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise CliError(f"--input {spec!r}: expected NAME=FILE.npy")
+        if name in feeds:
+            raise CliError(f"--input {name} given twice")
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise CliError(f"--input {name}: cannot load {path}: {e}") from None
+        if not isinstance(arr, np.ndarray):
+            raise CliError(f"--input {name}: {path} is not a .npy array file")
+        feeds[name] = arr
+    return feeds
+
+
+def bind_arguments(graph: Graph, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Assign fed parameters; return the inputs in order. Names must all be known."""
+    known = {a.name for a in graph.arguments}
+    unknown = sorted(set(feeds) - known)
+    if unknown:
+        raise CliError(f"--input {unknown[0]}: graph @{graph.name} has no argument of that name; "
+                       f"it has {', '.join(sorted(map(str, known))) or 'none'}")
+    for p in graph.params:
+        if p.name in feeds:
+            _check_param(p, feeds[p.name])
+            p.param.value = np.ascontiguousarray(feeds[p.name])  # type: ignore[union-attr]
+        elif p.param is None or p.param.value is None:
+            raise CliError(f"parameter %{p.name} ({p.type}) has no value; "
+                           f"pass --input {p.name}=FILE.npy")
+    missing = [a for a in graph.inputs if a.name not in feeds]
+    if missing:
+        raise CliError(f"missing --input {missing[0].name}=FILE.npy ({missing[0].type})")
+    return [feeds[a.name] for a in graph.inputs]  # type: ignore[index]
+
+
+def _check_param(p: Value, arr: np.ndarray) -> None:
+    t = p.type
+    fixed = all(isinstance(d, str) or d == n for d, n in zip(t.shape, arr.shape, strict=False))
+    if arr.dtype != t.dtype.np or arr.ndim != t.rank or not fixed:
+        raise CliError(f"parameter %{p.name} is {t}, got {arr.dtype}{list(arr.shape)}")
+
+
+def _run_run(args: argparse.Namespace) -> None:
+    from graphc.backends import compile_for
+    from graphc.frontend.function import bind_dims
+
+    graph = read_graph(args.file)
+    verify(graph)
+    inputs = bind_arguments(graph, read_feeds(args.input))
+    dims = bind_dims(graph, inputs)
+    results = compile_for(args.backend, graph).run(inputs, dims)
+    outs = results[: len(graph.outputs)]
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+    for i, arr in enumerate(outs):
+        line = f"out{i}: {arr.dtype}{list(arr.shape)}"
+        if args.out:
+            path = os.path.join(args.out, f"out{i}.npy")
+            atomic_write(path, _npy_bytes(arr))
+            line += f" -> {path}"
+        print(line)
+
+
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+register(Command("dump", "print the IR of a .gir or .py file (text or DOT)",
+                 _configure_dump, _run_dump))
+register(Command("check", "parse and verify a .gir file", _configure_check, _run_check))
+register(Command("run", "run a .gir file on .npy inputs", _configure_run, _run_run))
+
+
+# -- main ----------------------------------------------------------------------------------
+def _load_extensions() -> None:
+    for name in EXTENSIONS:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # the parent package does not exist (yet)
+            found = False
+        if found:
+            importlib.import_module(name)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(prog="graphc", description="graphc IR tools")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS.values():
+        sub = subs.add_parser(command.name, help=command.help, description=command.help)
+        command.configure(sub)
+        sub.set_defaults(handler=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: 0 on success, 1 on a reported error, 2 on a usage error."""
+    _load_extensions()
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except (GraphcError, CliError, OSError) as e:
+        message = " ".join(str(e).split("\n"))
+        print(f"graphc: error: {message}", file=sys.stderr)
+        return 1

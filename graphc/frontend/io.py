@@ -1,0 +1,116 @@
+"""Saving and loading parameter values as .npz archives (gc.save / gc.load).
+
+``params`` is a list of parameter Tensors (keyed by their names) or a dict ``name -> Tensor``
+(keyed by the dict's names, e.g. to load weights saved under other names). Saving writes a
+temporary file in the target's directory and renames it over the target, so a crash never
+leaves a torn file. Loading reads with ``allow_pickle=False``, checks every entry first
+(missing names, shapes, dtypes) and only then assigns, so a failed load changes nothing.
+Names in the file that ``params`` does not ask for are an error by default (``strict=True``,
+as in PyTorch's ``load_state_dict``); ``strict=False`` ignores them, which loads a subset
+(e.g. the model weights out of a checkpoint that also holds optimizer state).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from graphc.frontend.tensor import Tensor
+from graphc.ir.errors import GraphcError
+
+Params = Sequence[Tensor] | Mapping[str, Tensor]
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip entry, or an empty archive
+
+
+def _named(params: Params) -> dict[str, Tensor]:
+    """The ``name -> parameter Tensor`` table of ``params``, checked."""
+    if isinstance(params, Tensor):
+        params = [params]
+    items = list(params.items()) if isinstance(params, Mapping) else [(p, p) for p in params]
+    table: dict[str, Tensor] = {}
+    for key, t in items:
+        if not isinstance(t, Tensor) or t.ir.param is None:
+            raise GraphcError(f"gc.save/gc.load take parameter Tensors, got {t!r}")
+        name = key if isinstance(key, str) else t.name
+        if name in table:
+            raise GraphcError(f"parameter name {name!r} appears twice in params")
+        table[name] = t
+    return table
+
+
+def save(path: str | os.PathLike, params: Params) -> None:
+    """Write the current values of ``params`` to the .npz file ``path`` atomically."""
+    arrays = {name: t.value for name, t in _named(params).items()}
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)  # a file object: numpy does not append ".npz"
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a saved model is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _read(path: str) -> dict[str, np.ndarray]:
+    """Every array of the archive, read eagerly so errors surface before any assignment."""
+    if not os.path.isfile(path):
+        raise GraphcError(f"{path}: no such parameter file")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic not in _ZIP_MAGIC:  # numpy would try to unpickle anything else
+        raise GraphcError(f"{path}: not an .npz archive (gc.save writes zip-based .npz files)")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise GraphcError(f"{path}: not a readable .npz archive of parameters ({e})") from None
+    with archive:
+        try:
+            return {name: archive[name] for name in archive.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise GraphcError(f"{path}: a damaged .npz archive ({e})") from None
+
+
+def _check(path: str, name: str, t: Tensor, arr: np.ndarray) -> None:
+    want = t.type
+    if arr.shape != tuple(want.shape):
+        raise GraphcError(
+            f"{path}: parameter {name!r} has shape {list(arr.shape)} in the file, "
+            f"expected {list(want.shape)}"
+        )
+    if arr.dtype != want.dtype.np:
+        raise GraphcError(
+            f"{path}: parameter {name!r} has dtype {arr.dtype} in the file, "
+            f"expected {want.dtype.name}"
+        )
+
+
+def load(path: str | os.PathLike, params: Params, strict: bool = True) -> None:
+    """Assign the values stored in ``path`` to ``params``; on any error nothing changes."""
+    path = os.fspath(path)
+    table = _named(params)
+    arrays = _read(path)
+    missing = [name for name in table if name not in arrays]
+    if missing:
+        raise GraphcError(f"{path}: no value for parameter(s) {', '.join(map(repr, missing))}")
+    extra = [name for name in arrays if name not in table]
+    if strict and extra:
+        raise GraphcError(
+            f"{path}: unexpected name(s) {', '.join(map(repr, extra))} in the file "
+            "(pass strict=False to ignore them)"
+        )
+    for name, t in table.items():
+        _check(path, name, t, arrays[name])
+    for name, t in table.items():
+        t.ir.param.value = np.asarray(arrays[name], order="C")  # type: ignore[union-attr]
+

@@ -1,0 +1,274 @@
+"""Layers that create their parameters (gc.nn): Dense, Conv2d, BatchNorm and functional forms.
+
+A layer object creates its parameters on its first call, in the graph of its input (their
+shapes follow from the input), and reuses them on every later call, so one layer can build
+both a training and an inference expression over the same weights::
+
+    fc = gc.nn.Dense(10, name="fc")          # parameters fc.w [in, 10] and fc.b [10]
+    logits = fc(x)
+    bn = gc.nn.BatchNorm(name="bn")
+    y, bn_updates = bn(h, training=True)     # batch statistics + running-stat updates
+    y_eval, _ = bn(h, training=False)        # running statistics, no updates
+
+The functions ``dense``, ``conv2d`` and ``batch_norm`` make a layer and call it once.
+Parameter names are ``<layer name>.<slot>``; names must be unique within a graph (a clear
+error otherwise). Without ``name=`` a layer takes the first free name among ``dense``,
+``dense_1``, ... at its first call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from graphc.frontend import functional as fn
+from graphc.frontend import init as initializers
+from graphc.frontend.api import wrap
+from graphc.frontend.tensor import Tensor
+from graphc.ir.errors import GraphcError, ShapeError
+from graphc.ir.graph import Graph, Param
+from graphc.ir.types import TensorType, dim_prod, is_static
+
+Init = Callable[..., np.ndarray] | str
+Activation = Callable[[Tensor], Tensor] | str | None
+Updates = list[tuple[Tensor, Tensor]]
+
+
+def parameter_in(graph: Graph, name: str, value: np.ndarray) -> Tensor:
+    """A new parameter of ``graph``; a taken name is an error that says how to fix it."""
+    if any(a.name == name for a in graph.arguments):
+        raise GraphcError(
+            f"graph @{graph.name} already has a parameter named {name!r}: give each layer its "
+            "own name= (call the same layer object again to share its parameters)"
+        )
+    value = np.asarray(value, order="C")  # ascontiguousarray makes rank 0 rank 1
+    return wrap(graph.add_param(Param(name, value), TensorType.of(value.dtype, value.shape)), graph)
+
+
+def free_name(graph: Graph, base: str) -> str:
+    """``base``, ``base_1``, ``base_2``... the first not used as a parameter-name prefix."""
+    prefixes = {str(a.name).split(".")[0] for a in graph.arguments}
+    name, n = base, 0
+    while name in prefixes:
+        n += 1
+        name = f"{base}_{n}"
+    return name
+
+
+def _initializer(init: Init) -> Callable[..., np.ndarray]:
+    if callable(init):
+        return init
+    found = getattr(initializers, init, None) if isinstance(init, str) else None
+    if found is None or init.startswith("_") or init == "fans":
+        raise GraphcError(f"unknown initializer {init!r}; expected a gc.init function or its name")
+    return found
+
+
+def _activation(activation: Activation) -> Callable[[Tensor], Tensor]:
+    if activation is None:
+        return lambda x: x
+    if callable(activation):
+        return activation
+    found = getattr(fn, activation, None) if isinstance(activation, str) else None
+    if found is None or activation.startswith("_"):
+        raise GraphcError(f"unknown activation {activation!r}; expected a gc function or its name")
+    return found
+
+
+def _static(x: Tensor, axis: int, layer: str) -> int:
+    d = x.shape[axis]
+    if not isinstance(d, int):
+        raise ShapeError(f"{layer} needs a static size on axis {axis} of its input, got {x.type}")
+    return d
+
+
+class Layer:
+    """Base class: a name, parameters created once in one graph, reuse on later calls."""
+
+    kind = "layer"
+
+    def __init__(self, name: str | None, seed: int | np.random.Generator | None) -> None:
+        self.name = name
+        self.seed = seed
+        self.graph: Graph | None = None
+        self.params: list[Tensor] = []  # trainable parameters, for the optimizer
+
+    def _enter(self, x: Tensor) -> bool:
+        """Check ``x``; True when this is the first call (parameters still to be made)."""
+        if not isinstance(x, Tensor) or not x.dtype.is_float:
+            raise GraphcError(f"{self.kind} layer input must be a float Tensor, got {x!r}")
+        if self.graph is not None and x.graph is not self.graph:
+            raise GraphcError(f"{self.kind} layer {self.name!r} was built in another graph")
+        if self.graph is not None:
+            return False
+        self.graph = x.graph
+        self.name = self.name or free_name(x.graph, self.kind)
+        return True
+
+    def _param(self, slot: str, value: np.ndarray, trainable: bool = True) -> Tensor:
+        t = parameter_in(self.graph, f"{self.name}.{slot}", value)  # type: ignore[arg-type]
+        if trainable:
+            self.params.append(t)
+        return t
+
+
+class Dense(Layer):
+    """y = activation(x @ w + b) with w [in, units], b [units]; x is [..., in]."""
+
+    kind = "dense"
+
+    def __init__(self, units: int, activation: Activation = None, name: str | None = None,
+                 init: Init = "glorot_uniform", bias: bool = True,
+                 seed: int | np.random.Generator | None = None) -> None:
+        super().__init__(name, seed)
+        if not isinstance(units, int) or units < 1:
+            raise GraphcError(f"dense units must be a positive int, got {units!r}")
+        self.units, self.bias = units, bias
+        self.init, self.activation = _initializer(init), _activation(activation)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if self._enter(x):
+            fan_in, dt = _static(x, -1, "dense"), x.dtype
+            self.w = self._param("w", self.init((fan_in, self.units), seed=self.seed, dtype=dt))
+            self.b = self._param("b", initializers.zeros(self.units, dt)) if self.bias else None
+        y = fn.matmul(x, self.w)
+        return self.activation(y + self.b if self.b is not None else y)
+
+
+class Conv2d(Layer):
+    """y = activation(conv2d(x, w) + b) with x NCHW, w OIHW [out, in, kh, kw], b [out]."""
+
+    kind = "conv2d"
+
+    def __init__(self, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 activation: Activation = None, name: str | None = None,
+                 init: Init = "he_uniform", bias: bool = True,
+                 seed: int | np.random.Generator | None = None) -> None:
+        super().__init__(name, seed)
+        if not isinstance(out_channels, int) or out_channels < 1:
+            raise GraphcError(f"conv2d out_channels must be a positive int, got {out_channels!r}")
+        k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+        self.out_channels, self.kernel_size = out_channels, k
+        self.stride, self.padding, self.bias = stride, padding, bias
+        self.init, self.activation = _initializer(init), _activation(activation)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if x.ndim != 4:
+            raise ShapeError(f"conv2d layer input must be NCHW (rank 4), got {x.type}")
+        if self._enter(x):
+            shape = (self.out_channels, _static(x, 1, "conv2d"), *self.kernel_size)
+            dt = x.dtype
+            self.w = self._param("w", self.init(shape, seed=self.seed, dtype=dt))
+            zeros = initializers.zeros(self.out_channels, dt)
+            self.b = self._param("b", zeros) if self.bias else None
+        return self.activation(fn.conv2d(x, self.w, self.b, self.stride, self.padding))
+
+
+class BatchNorm(Layer):
+    """Batch normalization over every axis but 1 (channels) of [N, C] or [N, C, H, W] inputs.
+
+    Parameters: ``gamma``/``beta`` [C] (trained), ``running_mean``/``running_var`` [C] (not
+    trained; updated through the returned updates). Calling returns ``(y, updates)``: with
+    ``training=True`` y uses the batch statistics and updates move the running statistics by
+    ``momentum`` (PyTorch's convention: running = (1 - momentum) * running + momentum * batch,
+    with the unbiased batch variance); with ``training=False`` y uses the running statistics
+    and updates is empty.
+    """
+
+    kind = "batch_norm"
+
+    def __init__(self, name: str | None = None, momentum: float = 0.1, eps: float = 1e-5,
+                 affine: bool = True) -> None:
+        super().__init__(name, None)
+        if not 0.0 <= momentum <= 1.0:
+            raise GraphcError(f"batch_norm momentum must be in [0, 1], got {momentum}")
+        self.momentum, self.eps, self.affine = momentum, eps, affine
+
+    def _build(self, x: Tensor) -> None:
+        c, dt = _static(x, 1, "batch_norm"), x.dtype
+        self.gamma = self._param("gamma", initializers.ones(c, dt)) if self.affine else None
+        self.beta = self._param("beta", initializers.zeros(c, dt)) if self.affine else None
+        self.running_mean = self._param("running_mean", initializers.zeros(c, dt), False)
+        self.running_var = self._param("running_var", initializers.ones(c, dt), False)
+        self.channels = c
+
+    def __call__(self, x: Tensor, training: bool = True) -> tuple[Tensor, Updates]:
+        if x.ndim not in (2, 4):
+            raise ShapeError(f"batch_norm input must be [N, C] or [N, C, H, W], got {x.type}")
+        if self._enter(x):
+            self._build(x)
+        elif x.shape[1] != self.channels:
+            raise ShapeError(f"batch_norm {self.name!r} has {self.channels} channels, got {x.type}")
+        if training:
+            return self._train(x)
+        return self._normalize(x, self._per_channel(x, self.running_mean),
+                               self._per_channel(x, self.running_var)), []
+
+    def _per_channel(self, x: Tensor, v: Tensor) -> Tensor:
+        """A [C] vector shaped to broadcast against x ([C] or [C, 1, 1])."""
+        return v if x.ndim == 2 else fn.reshape(v, (self.channels, 1, 1))
+
+    def _normalize(self, x: Tensor, mean: Tensor, var: Tensor) -> Tensor:
+        y = (x - mean) * fn.rsqrt(var + self.eps)
+        if self.affine:
+            y = y * self._per_channel(x, self.gamma) + self._per_channel(x, self.beta)
+        return y
+
+    def _train(self, x: Tensor) -> tuple[Tensor, Updates]:
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        mean = fn.mean(x, axis=axes, keepdims=True)
+        var = fn.mean(fn.square(x - mean), axis=axes, keepdims=True)
+        y = self._normalize(x, mean, var)
+        unbiased = fn.reshape(var, (self.channels,)) * _bessel(x, axes)
+        m = self.momentum
+        new_mean = (1.0 - m) * self.running_mean + m * fn.reshape(mean, (self.channels,))
+        new_var = (1.0 - m) * self.running_var + m * unbiased
+        return y, [(self.running_mean, new_mean), (self.running_var, new_var)]
+
+    @property
+    def state(self) -> list[Tensor]:
+        """The running statistics (save them along with ``params`` for inference)."""
+        return [self.running_mean, self.running_var]
+
+
+def _bessel(x: Tensor, axes: tuple[int, ...]) -> Tensor | float:
+    """n / (n - 1) for the n elements per channel (a graph value when the batch is symbolic)."""
+    n = dim_prod(tuple(x.shape[a] for a in axes))
+    if is_static(n):
+        return n / max(n - 1, 1)
+    count = fn.sum(fn.ones_like(x), axis=axes)  # a symbolic batch size: count in the graph
+    return count / fn.maximum(count - 1.0, 1.0)
+
+
+def dense(x: Tensor, units: int, activation: Activation = None, name: str | None = None,
+          init: Init = "glorot_uniform", bias: bool = True,
+          seed: int | np.random.Generator | None = None) -> Tensor:
+    """activation(x @ w + b), creating ``name.w`` [in, units] and ``name.b`` [units]."""
+    return Dense(units, activation, name, init, bias, seed)(x)
+
+
+def conv2d(x: Tensor, out_channels: int, kernel_size: int | tuple[int, int],
+           stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+           activation: Activation = None, name: str | None = None, init: Init = "he_uniform",
+           bias: bool = True, seed: int | np.random.Generator | None = None) -> Tensor:
+    """A 2-D convolution of NCHW ``x``, creating ``name.w`` (OIHW) and ``name.b`` [out]."""
+    layer = Conv2d(out_channels, kernel_size, stride, padding, activation, name, init, bias, seed)
+    return layer(x)
+
+
+def batch_norm(x: Tensor, name: str | None = None, training: bool = True,
+               momentum: float = 0.1, eps: float = 1e-5,
+               affine: bool = True) -> tuple[Tensor, Updates]:
+    """(y, running-stat updates) of a new BatchNorm layer; see BatchNorm for the two forms.
+
+    The inference form made this way starts from fresh running statistics (mean 0, var 1):
+    use it for a separate inference graph whose values you then gc.load; to share statistics
+    with a training expression in the same graph, call one BatchNorm object twice.
+    """
+    return BatchNorm(name, momentum, eps, affine)(x, training)
+
+
+__all__ = ["BatchNorm", "Conv2d", "Dense", "Layer", "batch_norm", "conv2d", "dense",
+           "free_name", "parameter_in"]

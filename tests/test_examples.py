@@ -1,0 +1,28 @@
+"""The examples run as users run them: ``python examples/<name>.py`` from the repo root."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_example(name: str, timeout: float = 120) -> str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # works with or without `pip install -e .`
+    proc = subprocess.run([sys.executable, f"examples/{name}"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_quickstart() -> None:
+    out = run_example("quickstart.py")
+    assert out.startswith("graph @mlp(%x: f32[B,64], %y: i64[B]) params(%w: f32[64,10], %b: f32[10])")
+    assert "softmax_cross_entropy %3, %y : f32[B]" in out
+    assert "round trip: parse(print(g)) prints identically" in out
+    assert "-> (f32, f32[B,10])" in out  # the compiled program returns loss and logits
+    loss = float(out.rsplit("loss = ", 1)[1])
+    assert 1.0 < loss < 5.0  # cross-entropy of 10 classes from small random weights ~ ln(10)
