@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import hostinfo, memory, report
-from benchmarks.harness import Settings, Workload, run_workload
+from benchmarks import hostinfo, memory, report, sandbox
+from benchmarks.harness import Settings, run_workload
 from benchmarks.report import Section
 
 WORKLOADS = ("W1", "W2", "W3", "W4")
 
 
+_T0 = time.perf_counter()
+
+
 def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    print(f"[{time.perf_counter() - _T0:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -33,6 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--all-systems", action="store_true",
                    help="in --quick, also run the systems that take long to compile")
     p.add_argument("--no-memory", action="store_true", help="skip W1's peak-memory table")
+    p.add_argument("--in-process", action="store_true",
+                   help="time in this process, not one child per workload (a crash ends the run)")
     args = p.parse_args(argv)
     args.only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     unknown = sorted(set(args.only) - set(WORKLOADS))
@@ -48,11 +54,15 @@ def settings(args: argparse.Namespace) -> Settings:
     return Settings(warmup=args.warmup, min_runs=args.repeat, max_time=args.max_time)
 
 
-def _timed(workloads: list[Workload], cfg: Settings) -> list[Section]:
+def _timed(module: str, args: argparse.Namespace, cfg: Settings) -> list[Section]:
+    """Each workload of ``module`` in its own child process (or in this one: --in-process)."""
     out = []
-    for w in workloads:
+    for i, w in enumerate(importlib.import_module(module).workloads(args.quick)):
         _log(f"{w.title}")
-        rows = run_workload(w, cfg, _log)
+        if args.in_process:
+            rows = run_workload(w, cfg, _log)
+        else:
+            rows = sandbox.run_isolated(module, i, cfg)
         out.append(report.timing_section(w.title, rows, w.notes))
     return out
 
@@ -60,12 +70,12 @@ def _timed(workloads: list[Workload], cfg: Settings) -> list[Section]:
 def _w1(args: argparse.Namespace, cfg: Settings) -> list[Section]:
     from benchmarks import w1_mlp
 
-    sections = _timed(w1_mlp.workloads(args.quick), cfg)
+    sections = _timed("benchmarks.w1_mlp", args, cfg)
     if args.no_memory:
         return sections
     size = w1_mlp.QUICK_BATCHES[0] if args.quick else 128
     _log(f"W1 memory, batch {size}")
-    rows = memory.rows("W1", size, w1_mlp.systems(size), args.quick)
+    rows = memory.rows("W1", size, w1_mlp.systems(size), args.quick and not args.all_systems)
     sections.append(Section(f"W1 memory: MLP training step, batch {size}",
                             ["system", "step working set", "process peak", "notes"], rows,
                             [f"Method: {memory.METHOD}."]))
@@ -73,15 +83,11 @@ def _w1(args: argparse.Namespace, cfg: Settings) -> list[Section]:
 
 
 def _w2(args: argparse.Namespace, cfg: Settings) -> list[Section]:
-    from benchmarks import w2_cnn
-
-    return _timed(w2_cnn.workloads(args.quick), cfg)
+    return _timed("benchmarks.w2_cnn", args, cfg)
 
 
 def _w3(args: argparse.Namespace, cfg: Settings) -> list[Section]:
-    from benchmarks import w3_elementwise
-
-    return _timed(w3_elementwise.workloads(args.quick), cfg)
+    return _timed("benchmarks.w3_elementwise", args, cfg)
 
 
 def _w4(args: argparse.Namespace, cfg: Settings) -> list[Section]:

@@ -68,7 +68,9 @@ def _pt_block(pt: Any, h: Any, k: Any, b: Any, side: int) -> Any:
     PyTensor has no NCHW conv2d op any more, so this is how its users write a conv layer.
     """
     o, c = k.get_value(borrow=True).shape[:2]  # k is a shared variable: use its static sizes
-    hp = pt.pad(h, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    # pt.pad returns float64 for float32 input (PyTensor 2.38), so pad by writing into zeros.
+    hp = pt.zeros((h.shape[0], c, side + 2, side + 2), dtype="float32")
+    hp = pt.set_subtensor(hp[:, :, 1:-1, 1:-1], h)
     taps = [hp[:, :, i:i + side, j:j + side] for i in range(3) for j in range(3)]
     patches = pt.stack(taps, axis=2).reshape((h.shape[0], c * 9, side, side))
     z = pt.tensordot(k.reshape((o, c * 9)), patches, axes=[[1], [1]]).dimshuffle(1, 0, 2, 3)

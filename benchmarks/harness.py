@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import random
+import signal
 import statistics
 import time
 import traceback
@@ -17,7 +18,7 @@ import numpy as np
 GRAPHC, PEER, BASELINE, FLOOR = "graphc", "peer", "baseline", "floor"
 
 
-class Skip(Exception):
+class Skip(Exception):  # noqa: N818  (a signal to skip, not an error)
     """Raised by a system's build when it cannot run here (not installed, feature missing)."""
 
 
@@ -30,6 +31,7 @@ class System:
     build: Callable[[], Callable[[], Any]]
     note: str = ""
     slow_compile: bool = False  # skipped in --quick unless --all-systems
+    native: bool = False  # runs generated machine code: dropped if the workload's process dies
 
 
 @dataclass
@@ -71,6 +73,16 @@ class Workload:
     compare: Callable[[np.ndarray, np.ndarray], str]
     reference: str | np.ndarray  # a system whose probe the others match, or the expected probe
     notes: list[str] = field(default_factory=list)
+
+
+def exit_reason(code: int) -> str:
+    """A child process's exit status in words (negative: killed by that signal)."""
+    if code >= 0:
+        return f"exit status {code}"
+    try:
+        return f"crashed with {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
 
 
 def _reason(exc: BaseException) -> str:
@@ -135,7 +147,7 @@ def _time_interleaved(live: list[tuple[Row, Callable]], cfg: Settings) -> None:
     processes, frequency) hits all systems alike; the order is shuffled per round so no system
     always runs right after the same neighbour.
     """
-    for row, fn in live:
+    for _row, fn in live:
         for _ in range(cfg.warmup):
             fn()
     gc.collect()

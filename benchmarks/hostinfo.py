@@ -60,7 +60,8 @@ def _blas() -> str:
     import numpy  # noqa: F401  (load its BLAS so threadpoolctl sees it)
 
     libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    return ", ".join(f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)" for i in libs)
+    return ", ".join(f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
+                     for i in libs)
 
 
 def header(quick: bool) -> list[str]:

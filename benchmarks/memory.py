@@ -17,7 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from benchmarks.harness import FLOOR, Skip, System
+from benchmarks.harness import FLOOR, PEER, Skip, System, exit_reason
 
 METHOD = ("fresh process per system; step working set = peak RSS during 10 steps minus RSS "
           "before them (VmHWM reset via /proc/self/clear_refs); process peak = VmHWM over the "
@@ -95,8 +95,9 @@ def run_child(workload: str, size: int, s: System, timeout: float) -> dict[str, 
         return {"status": "failed", "note": f"timed out after {timeout:.0f} s"}
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     if done.returncode != 0 or not lines:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"status": "failed", "note": f"exit {done.returncode}: {tail}"[:160]}
+        tail = (done.stderr.strip().splitlines() or [""])[-1]
+        why = exit_reason(done.returncode)
+        return {"status": "failed", "note": (f"{why}: {tail}" if tail else why)[:160]}
     return json.loads(lines[-1])
 
 
@@ -104,11 +105,17 @@ def _root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def rows(workload: str, size: int, systems: list[System], quick: bool) -> list[list[str]]:
-    """Table rows: system, step working set, process peak, notes."""
+def rows(workload: str, size: int, systems: list[System], fast: bool) -> list[list[str]]:
+    """Table rows: system, step working set, process peak, notes.
+
+    ``fast`` (--quick) leaves out the peers: a fresh process per peer costs seconds of imports.
+    """
     out = []
     for s in systems:
-        if s.kind == FLOOR or (quick and s.slow_compile):
+        if s.kind == FLOOR:
+            continue
+        if fast and s.kind == PEER:
+            out.append([s.name, "-", "-", "SKIPPED: peers skipped in --quick (use --all-systems)"])
             continue
         r = run_child(workload, size, s, timeout=600)
         if r["status"] != "ok":

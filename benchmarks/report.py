@@ -31,7 +31,7 @@ class Section:
         return "\n".join(lines) + "\n"
 
 
-TEXT_COLUMNS = {"system", "check", "notes"}
+TEXT_COLUMNS = {"system", "check", "notes", "cache"}
 
 
 def _align(column: str) -> str:

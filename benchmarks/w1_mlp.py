@@ -7,7 +7,16 @@ from collections.abc import Callable
 import numpy as np
 
 from benchmarks import graphc_steps, mlp_peers
-from benchmarks.harness import BASELINE, FLOOR, GRAPHC, PEER, System, Workload, loss_probe, rel_compare
+from benchmarks.harness import (
+    BASELINE,
+    FLOOR,
+    GRAPHC,
+    PEER,
+    System,
+    Workload,
+    loss_probe,
+    rel_compare,
+)
 from benchmarks.models import MLP_SIZES, batch, mlp_params, sgd, softmax_xent
 
 BATCHES = (32, 128, 1024)
@@ -73,7 +82,7 @@ def systems(n: int) -> list[System]:
     return [
         System(REFERENCE, BASELINE, lambda: numpy_step(init, x, y)),
         System("graphc numpy", GRAPHC, gcs("numpy")),
-        System("graphc llvm", GRAPHC, gcs("llvm")),
+        System("graphc llvm", GRAPHC, gcs("llvm"), native=True),
         *[System(name, PEER, lambda b=b: b(init, x, y), note, slow)
           for name, b, note, slow in mlp_peers.BUILDERS],
         System("floor: NumPy GEMMs only", FLOOR, lambda: gemm_floor(init, x, y),

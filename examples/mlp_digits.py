@@ -82,6 +82,7 @@ class Program:
     step: gc.Function
     evaluate: gc.Function
     model: Model
+    lr: gc.Tensor  # a parameter: the schedule sets it between epochs
 
 
 def compile_program(args: argparse.Namespace, x_shape: tuple, build: Builder) -> Program:
@@ -92,13 +93,14 @@ def compile_program(args: argparse.Namespace, x_shape: tuple, build: Builder) ->
         y = gc.placeholder("y", ("B",), "int64")
         model = build(x, 10, rng)
         loss = gc.mean(gc.softmax_cross_entropy(model.train_logits, y))
-        optimizer = gc.optim.Adam(model.params, lr=args.lr)
+        lr = gc.parameter("lr", np.float32(args.lr))
+        optimizer = gc.optim.Adam(model.params, lr=lr)
         updates = optimizer.updates(loss) + model.updates
         step = gc.function([x, y], loss, updates=updates, backend=args.backend)
         eval_loss = gc.sum(gc.softmax_cross_entropy(model.eval_logits, y))
         hits = gc.sum(gc.cast(gc.equal(gc.argmax(model.eval_logits, axis=1), y), "float32"))
         evaluate = gc.function([x, y], [eval_loss, hits], backend=args.backend)
-    return Program(step, evaluate, model)
+    return Program(step, evaluate, model, lr)
 
 
 def accuracy(program: Program, x: np.ndarray, y: np.ndarray, chunk: int = 2000) -> tuple:
@@ -121,6 +123,8 @@ def train(args: argparse.Namespace, data: tuple[np.ndarray, ...], build: Builder
     curves: dict[str, list[float]] = {"train loss": [], "test loss": [], "test accuracy": []}
     with tqdm(total=steps, desc="training", unit="step", file=sys.stderr) as bar:
         for epoch in range(1, args.epochs + 1):
+            # cosine decay to zero: large steps early, a settled model at the end
+            program.lr.value = np.float32(args.lr * 0.5 * (1 + np.cos(np.pi * (epoch - 1) / args.epochs)))
             losses = []
             for xb, yb in gc.data.batches(x_train, y_train, args.batch_size, seed=rng,
                                           drop_last=True):  # one batch shape: one kernel set

@@ -92,7 +92,7 @@ def to_dot(graph: Graph) -> str:
     ids = {n: f"n{i}" for i, n in enumerate(nxg.nodes)}
     lines = [f"digraph {format_string(graph.name)} {{", "  node [fontname=monospace];"]
     for n, data in nxg.nodes(data=True):
-        label, shape = data["label"], "ellipse" if data["kind"] == "argument" else "box"
+        label, shape = data.get("label", "?"), "box" if data.get("kind") == "node" else "ellipse"
         if data.get("loc", "<unknown>:0") != "<unknown>:0":
             label += "\n" + data["loc"]
         lines.append(f"  {ids[n]} [label={format_string(label)}, shape={shape}];")
@@ -135,7 +135,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="a .gir file")
     p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=FILE.npy",
                    help="an input or parameter value (repeat for each)")
-    p.add_argument("--out", metavar="DIR", help="write results as DIR/out<i>.npy")
+    p.add_argument("--out", metavar="DIR",
+                   help="write results as DIR/out<i>.npy and new parameter values as "
+                   "DIR/update_<name>.npy")
     p.add_argument("--backend", choices=sorted(BACKENDS), default="numpy")
 
 
@@ -194,13 +196,14 @@ def _run_run(args: argparse.Namespace) -> None:
     inputs = bind_arguments(graph, read_feeds(args.input))
     dims = bind_dims(graph, inputs)
     results = compile_for(args.backend, graph).run(inputs, dims)
-    outs = results[: len(graph.outputs)]
+    names = [f"out{i}" for i in range(len(graph.outputs))]
+    names += [f"update_{p.name}" for p, _ in graph.updates]
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-    for i, arr in enumerate(outs):
-        line = f"out{i}: {arr.dtype}{list(arr.shape)}"
+    for name, arr in zip(names, results, strict=True):
+        line = f"{name}: {arr.dtype}{list(arr.shape)}"
         if args.out:
-            path = os.path.join(args.out, f"out{i}.npy")
+            path = os.path.join(args.out, f"{name}.npy")
             atomic_write(path, _npy_bytes(arr))
             line += f" -> {path}"
         print(line)

@@ -20,7 +20,8 @@ def run_example(name: str, timeout: float = 120) -> str:
 
 def test_quickstart() -> None:
     out = run_example("quickstart.py")
-    assert out.startswith("graph @mlp(%x: f32[B,64], %y: i64[B]) params(%w: f32[64,10], %b: f32[10])")
+    head = "graph @mlp(%x: f32[B,64], %y: i64[B]) params(%w: f32[64,10], %b: f32[10])"
+    assert out.startswith(head)
     assert "softmax_cross_entropy %3, %y : f32[B]" in out
     assert "round trip: parse(print(g)) prints identically" in out
     assert "-> (f32, f32[B,10])" in out  # the compiled program returns loss and logits

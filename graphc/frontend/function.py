@@ -13,6 +13,8 @@ from graphc.ir.clone import extract
 from graphc.ir.errors import GraphcError, InputError
 from graphc.ir.graph import Graph, Value
 from graphc.ir.types import TensorType, dim_symbols, eval_dim
+from graphc.passes.inspect import fusion_report, make_manager, memory_plan, pass_report
+from graphc.passes.manager import PassManager
 
 
 def _check_inputs(inputs: Sequence[Any]) -> list[Tensor]:
@@ -74,24 +76,63 @@ def _check_one(v: Value, a: np.ndarray, env: dict[str, int], where: dict[str, st
 class Function:
     """A compiled graph: call it with NumPy arrays in the order of its inputs."""
 
-    def __init__(self, graph: Graph, executable: Executable, n_outputs: int, single: bool) -> None:
+    def __init__(self, graph: Graph, executable: Executable, n_outputs: int, single: bool,
+                 passes: PassManager | None = None) -> None:
         self.graph = graph
         self.executable = executable
         self.n_outputs = n_outputs
         self.single = single
+        self.passes = passes  # the pass manager that optimized graph (its records and IR)
+        self.last_dims: dict[str, int] | None = None
 
     def __call__(self, *args: Any) -> Any:
         arrays = [np.asarray(a) for a in args]
         dims = bind_dims(self.graph, arrays)
+        self.last_dims = dims
         results = self.executable.run(arrays, dims)
         outs, new_values = results[: self.n_outputs], results[self.n_outputs :]
         for (param, _), value in zip(self.graph.updates, new_values, strict=True):
             param.param.value = value  # type: ignore[union-attr]
         return outs[0] if self.single else outs
 
-    def ir(self) -> str:
-        """The text IR that runs."""
-        return str(self.graph)
+    def ir(self, stage: str | None = None) -> str:
+        """The text IR that runs; ``ir("input")`` before any pass, ``ir("fuse")`` after fuse."""
+        if stage is None:
+            return str(self.graph)
+        if self.passes is None:
+            raise GraphcError("this function was compiled without a pass manager")
+        return self.passes.ir_after(stage)
+
+    # -- pass inspection (graphc.passes) -------------------------------------------------
+    def pass_report(self) -> str:
+        """A table: each pass, its time in ms, node counts before/after, whether it changed."""
+        return pass_report(self)
+
+    def fusion_report(self) -> Any:
+        """The kernels fusion formed and why each remaining boundary was not fused."""
+        return fusion_report(self)
+
+    def memory_plan(self, dims: dict[str, int] | None = None, **more: int) -> Any:
+        """Buffer lifetimes, reuse and peak bytes for ``dims`` (default: the last call's)."""
+        return memory_plan(self, {**(dims or {}), **more})
+
+    # -- llvm backend inspection (delegates to the executable) ---------------------------
+    def _llvm(self) -> Any:
+        if not hasattr(self.executable, "llvm_ir"):
+            raise GraphcError("llvm_ir(), asm() and compile_report() need backend='llvm'")
+        return self.executable
+
+    def llvm_ir(self, optimized: bool = False, **dims: int) -> str:
+        """LLVM IR for the given dims (default: the last compiled binding); -O3 if optimized."""
+        return self._llvm().llvm_ir(dims or None, optimized=optimized)
+
+    def asm(self, **dims: int) -> str:
+        """Host assembly for the given dims (default: the last compiled binding)."""
+        return self._llvm().asm(dims or None)
+
+    def compile_report(self) -> list[Any]:
+        """Per compiled dims binding: IR build / optimize / codegen / load times, cache hit."""
+        return self._llvm().compile_report()
 
 
 def function(
@@ -99,9 +140,15 @@ def function(
     outputs: Tensor | Sequence[Tensor],
     updates: Sequence[tuple[Tensor, Tensor]] | None = None,
     backend: str = "numpy",
+    passes: str | Sequence[str] | None = None,
     **options: Any,
 ) -> Function:
-    """Compile a callable computing ``outputs`` from ``inputs``, applying ``updates`` after."""
+    """Compile a callable computing ``outputs`` from ``inputs``, applying ``updates`` after.
+
+    ``passes``: a pipeline ("canonicalize,cse,fold,dce,fuse,memplan" by default; [] runs none);
+    print_after_all, print_after=[names], print_changed_only, verify_each and pass_stream go to
+    the pass manager, the other options to the backend.
+    """
     single = isinstance(outputs, Tensor)
     outs = [outputs] if single else list(outputs)  # type: ignore[list-item]
     ins = _check_inputs(inputs)
@@ -114,4 +161,7 @@ def function(
     program = extract(
         graph, [t.ir for t in ins], [t.ir for t in outs], [(p.ir, v.ir) for p, v in pairs]
     )
-    return Function(program, compile_for(backend, program, **options), len(outs), single)
+    manager = make_manager(passes, options)  # takes the pass options out of ``options``
+    program = manager.run(program)
+    executable = compile_for(backend, program, **options)
+    return Function(program, executable, len(outs), single, manager)

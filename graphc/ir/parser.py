@@ -18,7 +18,7 @@ import numpy as np
 from graphc.ir.errors import GraphcError, ParseError
 from graphc.ir.graph import Graph, Node, Param, Value, make_node
 from graphc.ir.lexer import Token, TokenStream, tokenize
-from graphc.ir.loc import Loc
+from graphc.ir.loc import UNKNOWN, Loc
 from graphc.ir.opdef import REGISTRY, OpDef, lookup
 from graphc.ir.types import DTYPES, Dim, DType, TensorType, check_dim
 
@@ -189,7 +189,7 @@ class _Parser(TokenStream):
         except Exception as e:  # an op's rule failing on input it did not foresee
             raise self.error(tok, f"op {op.name} rejected its operands: "
                              f"{type(e).__name__}: {e}") from None
-        node.loc = loc or Loc("<unknown>", 0)
+        node.loc = loc or UNKNOWN
         return node
 
     def check_results(self, op_tok: Token, node: Node, names: list[Token], types: list) -> None:

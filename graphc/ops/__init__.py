@@ -3,6 +3,7 @@
 from graphc.ir.opdef import REGISTRY, OpDef
 from graphc.ops.core import *  # noqa: F403
 from graphc.ops.elementwise import *  # noqa: F403
+from graphc.ops.fused import *  # noqa: F403
 from graphc.ops.indexing import *  # noqa: F403
 from graphc.ops.linalg import *  # noqa: F403
 from graphc.ops.nn import *  # noqa: F403

@@ -138,21 +138,26 @@ tanh = _unary(
 sigmoid = _unary(
     "sigmoid", _sigmoid, d=lambda e, x, y, g, a: e.mul(g, e.mul(y, e.sub(_c(e, 1, y), y)))
 )
+
+
+def _where_positive(e: Emitter, x: Value, g: Value, otherwise) -> Value:
+    """g where x > 0, else otherwise(zero); x > 0 (not >=) puts kinks on the zero side."""
+    zero = _c(e, 0, x)
+    return e.where(e.greater(x, zero), g, otherwise(zero))
+
+
 relu = _unary(
-    "relu", _relu, NUMERIC,
-    d=lambda e, x, y, g, a: e.where(e.greater(x, _c(e, 0, x)), g, _c(e, 0, g)),
+    "relu", _relu, NUMERIC, d=lambda e, x, y, g, a: _where_positive(e, x, g, lambda z: z)
 )
 leaky_relu = _unary(
     "leaky_relu", _leaky_relu, attrs=_ALPHA,
-    d=lambda e, x, y, g, a: e.where(
-        e.greater(x, _c(e, 0, x)), g, e.mul(g, _c(e, a["alpha"], g))
-    ),
+    d=lambda e, x, y, g, a: _where_positive(e, x, g, lambda z: e.mul(g, _c(e, a["alpha"], g))),
 )
 elu = _unary(
     "elu", _elu, attrs={"alpha": AttrSpec("float", 1.0)},
     # for x <= 0, d/dx alpha*(exp(x) - 1) = alpha*exp(x) = y + alpha (PyTorch's form)
-    d=lambda e, x, y, g, a: e.where(
-        e.greater(x, _c(e, 0, x)), g, e.mul(g, e.add(y, _c(e, a["alpha"], y)))
+    d=lambda e, x, y, g, a: _where_positive(
+        e, x, g, lambda z: e.mul(g, e.add(y, _c(e, a["alpha"], y)))
     ),
 )
 softplus = _unary(

@@ -30,7 +30,8 @@ from graphc.ops.reduce import reduced_count
 
 __all__ = [
     "avg_pool2d", "avg_pool2d_grad", "conv2d", "conv2d_input_grad", "conv2d_weight_grad",
-    "log_softmax", "max_pool2d", "max_pool2d_grad", "mse", "softmax", "softmax_cross_entropy",
+    "log_softmax", "max_pool2d", "max_pool2d_gather", "max_pool2d_grad", "mse", "softmax",
+    "softmax_cross_entropy",
 ]
 
 Types = Sequence[TensorType]
@@ -308,6 +309,13 @@ def _max_pool_grad_rule(in_types: Types, attrs: Attrs) -> list[TensorType]:
     return [x]
 
 
+def _max_pool_gather_rule(in_types: Types, attrs: Attrs) -> list[TensorType]:
+    x, gx = in_types
+    if gx != x:
+        raise ShapeError(f"gathered gradient {gx} must have the type of the input {x}")
+    return [_pool_out(x, attrs)]
+
+
 def _avg_pool_grad_rule(in_types: Types, attrs: Attrs) -> list[TensorType]:
     (gy,) = in_types
     n, c, *_ = _image(gy, "output gradient")
@@ -325,6 +333,15 @@ def _max_pool_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
     return [e.max_pool2d_grad(node.inputs[0], gouts[0], **_pool_attrs(node))]
 
 
+def _max_pool_grad_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
+    # linear in gy (its transpose gathers); piecewise constant in x, so x gets no gradient
+    return [None, e.max_pool2d_gather(node.inputs[0], gouts[0], **_pool_attrs(node))]
+
+
+def _max_pool_gather_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
+    return [None, e.max_pool2d_grad(node.inputs[0], gouts[0], **_pool_attrs(node))]
+
+
 def _avg_pool_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
     size = node.inputs[0].type.shape[2:]
     return [e.avg_pool2d_grad(gouts[0], input_size=size, **_pool_attrs(node))]
@@ -334,11 +351,11 @@ def _avg_pool_grad_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
     return [e.avg_pool2d(gouts[0], **_pool_attrs(node))]  # avg_pool2d_grad is its transpose
 
 
-def _pool_op(name: str, rule, kernel, arity: int, attrs: dict, vjp, doc: str, diff=True):
+def _pool_op(name: str, rule, kernel, arity: int, attrs: dict, vjp, doc: str) -> OpDef:
     return register(
         OpDef(
             name, "nn", rule, kernel, arity=arity, attrs=attrs, canon=_canon_window, vjp=vjp,
-            differentiable=diff, doc=doc,
+            doc=doc,
         )
     )
 
@@ -351,11 +368,13 @@ avg_pool2d = _pool_op(
     "avg_pool2d", _pool_rule, kern.avg_pool2d, 1, _POOL, _avg_pool_vjp,
     "mean over kernel_size windows, padding counted (count_include_pad)",
 )
-# Its own gradient is zero w.r.t. x almost everywhere and a gather w.r.t. gy; no rule yet,
-# so second derivatives through max pooling raise GradError.
 max_pool2d_grad = _pool_op(
-    "max_pool2d_grad", _max_pool_grad_rule, kern.max_pool2d_grad, 2, _POOL, None,
-    "gradient of max_pool2d: each window's gradient goes to its first maximum", diff=False,
+    "max_pool2d_grad", _max_pool_grad_rule, kern.max_pool2d_grad, 2, _POOL, _max_pool_grad_vjp,
+    "gradient of max_pool2d: each window's gradient goes to its first maximum",
+)
+max_pool2d_gather = _pool_op(
+    "max_pool2d_gather", _max_pool_gather_rule, kern.max_pool2d_gather, 2, _POOL,
+    _max_pool_gather_vjp, "gx read at each window's first maximum (max_pool2d_grad transposed)",
 )
 avg_pool2d_grad = _pool_op(
     "avg_pool2d_grad", _avg_pool_grad_rule, kern.avg_pool2d_grad, 1, {**_POOL, **_SIZE},

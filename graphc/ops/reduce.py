@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from graphc.ir.emit import Emitter
 from graphc.ir.graph import Node, Value
 from graphc.ir.opdef import AttrSpec, OpDef, register
-from graphc.ir.types import TensorType, dim_prod, int64
+from graphc.ir.types import TensorType, int64
 from graphc.ops._rules import FLOAT, NUMERIC, canon_axes, canon_axis, reduced_shape, require_dtype
 
 _AXES = {"axis": AttrSpec("ints?", None), "keepdims": AttrSpec("bool", False)}
@@ -72,20 +74,20 @@ def keep_reduced(e: Emitter, g: Value, x: TensorType, axes: tuple[int, ...]) -> 
 
 
 def broadcast_like(e: Emitter, g: Value, x: Value) -> Value:
-    """``g`` broadcast to x's shape (symbolic dims are taken from x itself at run time)."""
-    if g.type.shape == x.type.shape:
-        return g
-    if x.type.is_static:
-        return e.broadcast_to(g, shape=x.type.shape)
-    return e.add(g, e.full_like(x, value=0.0))
+    """``g`` broadcast to x's shape (symbolic dims are bound at run time)."""
+    return g if g.type.shape == x.type.shape else e.broadcast_to(g, shape=x.type.shape)
 
 
 def reduced_count(e: Emitter, x: Value, axes: tuple[int, ...]) -> Value:
-    """How many elements of x each result of a reduction over ``axes`` combines."""
-    n = dim_prod(tuple(x.type.shape[a] for a in axes))
-    if isinstance(n, int):
-        return e.scalar_like(n, x)
-    return e.sum(e.full_like(x, value=1.0), axis=axes, keepdims=True)  # a symbolic count
+    """How many elements of x each result of a reduction over ``axes`` combines (rank 0)."""
+    dims = [x.type.shape[a] for a in axes]
+    static = math.prod(d for d in dims if isinstance(d, int))
+    n = e.scalar_like(static, x)
+    for d in (d for d in dims if not isinstance(d, int)):
+        # a symbolic dim (a batch B) is known at run time only: count it as a sum of ones
+        ones = e.broadcast_to(e.scalar_like(1, x), shape=(d,))
+        n = e.mul(n, e.sum(ones, axis=(0,), keepdims=False))
+    return n
 
 
 def _keep_grad(e: Emitter, node: Node, gouts: list[Value]) -> Value:
@@ -116,9 +118,18 @@ def _choose_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | None
 
 
 def _prod_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | None]:
-    # d prod / d x_i = prod / x_i: exact for nonzero entries; a zero entry gives nan
-    ratio = e.div(_keep_result(e, node), node.inputs[0])
-    return [e.mul(_keep_grad(e, node, gouts), ratio)]
+    # d prod / d x_i is the product of the other entries. Dividing prod by x_i fails at zeros,
+    # so with p = product of the nonzero entries: p / x_i when no entry is zero, p at the one
+    # zero when exactly one is, and 0 everywhere else.
+    x, axes = node.inputs[0], node.attrs["axis"]
+    zero, one = e.scalar_like(0, x), e.scalar_like(1, x)
+    is_zero = e.equal(x, zero)
+    zeros = e.sum(e.cast(is_zero, dtype=x.type.dtype), axis=axes, keepdims=True)
+    safe = e.where(is_zero, one, x)
+    p = e.prod(safe, axis=axes, keepdims=True)
+    lone = e.logical_and(is_zero, e.equal(zeros, one))
+    d = e.where(e.equal(zeros, zero), e.div(p, safe), e.where(lone, p, zero))
+    return [e.mul(_keep_grad(e, node, gouts), d)]
 
 
 def _logsumexp_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | None]:

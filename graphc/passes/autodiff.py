@@ -90,10 +90,10 @@ def _output_grads(graph: Graph, node: Node, grads: _Grads) -> list[Value] | None
     gouts = [grads.total(v) for v in node.outputs]
     if all(g is None for g in gouts):
         return None
-    e = Emitter(graph, node.loc.derived("grad-zeros"))
     # a multi-result node may get gradients for only some results: zeros for the others
-    return [g if g is not None else e.full_like(v, value=0.0) for g, v in zip(gouts, node.outputs,
-                                                                                  strict=True)]
+    e = Emitter(graph, node.loc.derived("grad-zeros"))
+    pairs = zip(gouts, node.outputs, strict=True)
+    return [e.full_like(v, value=0.0) if g is None else g for g, v in pairs]
 
 
 def _apply_rule(graph: Graph, node: Node, gouts: list[Value]) -> list[Value | None]:
@@ -117,6 +117,17 @@ def gradients(
 ) -> list[Value]:
     """d cost / d w for each w in ``wrt``, as new nodes appended to ``graph``."""
     _check_request(graph, cost, wrt, disconnected)
+    start = len(graph.nodes)
+    try:
+        results = _backward(graph, cost, wrt, disconnected)
+    except BaseException:
+        del graph.nodes[start:]  # a failed request leaves the graph as it was
+        raise
+    _drop_unused(graph, start, results)
+    return results
+
+
+def _backward(graph: Graph, cost: Value, wrt: Sequence[Value], disconnected: str) -> list[Value]:
     path = _path(graph, cost, wrt)
     grads = _Grads(graph)
     seed = Emitter(graph, _loc_of(cost).derived("grad-seed")).scalar_like(1.0, cost)
@@ -130,6 +141,12 @@ def gradients(
                 grads.add(v, g)
     used = {v for n in path for v in n.inputs} | {cost}
     return [_result(graph, w, grads.total(w), w in used, disconnected) for w in wrt]
+
+
+def _drop_unused(graph: Graph, start: int, results: list[Value]) -> None:
+    """Remove nodes this call appended that no result needs (e.g. d cost / d placeholder)."""
+    keep = set(needed_nodes(graph, results))
+    graph.nodes[start:] = [n for n in graph.nodes[start:] if n in keep]
 
 
 def _result(graph: Graph, w: Value, g: Value | None, used: bool, disconnected: str) -> Value:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import graphc as gc
 from graphc.ir.opdef import REGISTRY, AttrSpec, OpDef
 from graphc.ir.types import TensorType
+from tests.ir.samples import FUSED, VALID
 
 HEAD = "graph @g(%x: f32[2], %i: i64[2]) params(%w: f32[2]) -> (f32[2]) {\n"
 
@@ -141,17 +142,6 @@ def test_body_errors(body_op: OpDef, old: str, new: str, line: int, column: int,
 
 
 # -- fuzz ------------------------------------------------------------------------------------
-VALID = """graph @g(%x: f32[B,3], %y: i64[B]) params(%w: f32[3,3]) -> (f32[B,3], f32[1,1]) {
-  %0 = matmul %x, %w : f32[B,3]  loc("m.py":3)
-  %1 = constant {value = dense<f32[3]: [1.0, -inf, nan]>} : f32[3]
-  %2 = add %0, %1 : f32[B,3]  loc("m.py":4, "vjp(add)")
-  %3 = sum %2 {axis = [0, 1], keepdims = true} : f32[1,1]
-  %4 = cast %y {dtype = f32} : f32[B]
-  %5 = leaky_relu %4 {alpha = 0.25} : f32[B]
-  update %w = %w
-  return %2, %3
-}
-"""
 ALPHABET = st.sampled_from(list("%@^(){}[]<>,:=*-\"\\. \n_0123456789aefgilmnrstuxyBdw") +
                            ["graph", "add", "dense", "f32", "i64", "return", "update", "loc"])
 
@@ -186,8 +176,9 @@ def test_fuzz_arbitrary_unicode(text: str) -> None:
 
 @st.composite
 def mutations(draw: st.DrawFn) -> str:
-    """VALID with 1-3 edits: delete, insert or replace a span, or duplicate/drop a line."""
-    text = VALID
+    """VALID or FUSED with 1-3 edits: delete, insert or replace a span, or duplicate/drop a
+    line."""
+    text = draw(st.sampled_from([VALID, FUSED]))
     for _ in range(draw(st.integers(1, 3))):
         i = draw(st.integers(0, len(text)))
         j = draw(st.integers(i, min(len(text), i + 12)))

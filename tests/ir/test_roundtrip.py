@@ -3,6 +3,8 @@ the identity, the parsed graph verifies, and it computes the same numbers as the
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +14,7 @@ import graphc as gc
 from graphc.backends.numpy.interpreter import run_graph
 from graphc.frontend.api import apply
 from graphc.ir.opdef import REGISTRY
+from tests.ir.samples import FUSED
 from tests.op_cases import Case, all_cases
 
 CASES = all_cases()
@@ -165,3 +168,72 @@ def test_random_graphs_round_trip(g: gc.Graph, batch: int) -> None:
               for a in g.inputs]
     with np.errstate(all="ignore"):
         assert_same_results(run_graph(parsed, arrays), run_graph(g, arrays))
+
+
+def test_comments_and_free_layout_parse_to_canonical_text() -> None:
+    text = """// a comment line
+graph @g(%x: f32[B*2]) -> (f32[2*B]) {   // trailing comment
+  %r = exp %x : f32[2*B]
+  %s = add %r,%x:f32[2*B] loc("m.py":3)
+  return %s }"""
+    assert str(gc.parse(text)) == (
+        "graph @g(%x: f32[2*B]) -> (f32[2*B]) {\n"
+        "  %0 = exp %x : f32[2*B]\n"
+        '  %1 = add %0, %x : f32[2*B]  loc("m.py":3)\n'
+        "  return %1\n}\n"
+    )
+
+
+def test_save_and_load_ir(tmp_path: Path) -> None:
+    g = gc.parse(readme_text())
+    path = tmp_path / "model.gir"
+    gc.save_ir(g, path)
+    gc.save_ir(g, path)  # replacing an existing file
+    assert path.read_text() == str(g)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.gir"]  # no temp files left
+    assert str(gc.load_ir(path)) == str(g)
+    path.write_text(str(g).replace("matmul", "matmull"))
+    with pytest.raises(gc.ParseError, match=r"model\.gir:3:8: unknown op 'matmull'"):
+        gc.load_ir(path)
+
+
+def test_parsed_parameters_have_no_value_until_fed() -> None:
+    g = gc.parse(readme_text())
+    x = np.ones((2, 64), np.float32)
+    y = np.zeros(2, np.int64)
+    with pytest.raises(gc.BackendError, match="parameter 'w' has no value"):
+        run_graph(g, [x, y])
+    g.param_by_name("w").param.value = np.zeros((64, 10), np.float32)
+    g.param_by_name("b").param.value = np.zeros(10, np.float32)
+    loss, logits, new_w = run_graph(g, [x, y])
+    np.testing.assert_allclose(loss, np.log(10), rtol=1e-6)  # uniform logits
+    assert logits.shape == (2, 10) and new_w.shape == (64, 10)
+
+
+def readme_text() -> str:
+    """The IR example of README.md."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    return readme.split("## The IR text format", 1)[1].split("```\n", 2)[1]
+
+
+def test_readme_example_round_trips() -> None:
+    text = readme_text()
+    assert text.startswith("graph @mlp(")
+    g = gc.parse(text)
+    assert str(g) == text
+    gc.verify(g)
+
+
+def test_fused_bodies_round_trip_and_run() -> None:
+    g = gc.parse(FUSED)
+    assert str(g) == FUSED
+    gc.verify(g)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 8)).astype(np.float32)
+    w = rng.standard_normal((8, 4)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    g.param_by_name("w").param.value, g.param_by_name("b").param.value = w, b
+    z, y = run_graph(g, [x])
+    want_y = (np.exp(np.maximum(x @ w + b, 0)) * 2).sum(axis=1)
+    np.testing.assert_allclose(y, want_y, rtol=1e-5)
+    np.testing.assert_allclose(z, np.tanh(want_y) * want_y, rtol=1e-5)

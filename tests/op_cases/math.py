@@ -162,6 +162,13 @@ def _logsumexp(x: np.ndarray, axis, keepdims: bool) -> np.ndarray:
     return out.astype(x.dtype)
 
 
+def _with_zeros(rng: np.random.Generator) -> list[np.ndarray]:
+    """Rows with no, one and two zeros: prod's gradient has a case for each."""
+    x = rng.uniform(0.5, 1.5, (3, 4)).astype(np.float32)
+    x[1, 2] = x[2, 0] = x[2, 3] = 0
+    return [x]
+
+
 REDUCE = [
     *_reduce_cases("sum", f32(3, 4, 5), np.sum),
     *_reduce_cases("mean", f32(3, 4, 5), np.mean),
@@ -169,6 +176,7 @@ REDUCE = [
     *_reduce_cases("min", f32(3, 4, 5), np.min),
     *_reduce_cases("prod", away(3, 4, 5, low=0.6, high=1.4), np.prod),
     *_reduce_cases("logsumexp", f32(3, 4, 5), _logsumexp),
+    Case("prod", _with_zeros, {"axis": (1,)}, "zeros", ref=lambda x: np.prod(x, 1)),
     Case("sum", args(ints(3, 4)), {"axis": (0,)}, "int", ref=lambda x: np.sum(x, 0, np.int32)),
     Case("max", args(ints(3, 4)), {"axis": (1,), "keepdims": True}, "int",
          ref=lambda x: np.max(x, 1, keepdims=True)),

@@ -133,6 +133,13 @@ def _max_grad_ref(x, gy, **attrs) -> np.ndarray:
     return out.astype(x.dtype)
 
 
+def _gather_ref(x, gx, **attrs) -> np.ndarray:
+    """gx at each window's maximum: the directional derivative of max pooling along gx."""
+    eps = 1e-3
+    bumped = x.astype(np.float64) + eps * gx
+    return ((max_pool_ref(bumped, **attrs) - max_pool_ref(x, **attrs)) / eps).astype(x.dtype)
+
+
 def _pool_cases(label: str, x: tuple, **attrs) -> list[Case]:
     gy_shape = max_pool_ref(np.zeros(x, np.float32), **attrs).shape
     return [
@@ -140,6 +147,8 @@ def _pool_cases(label: str, x: tuple, **attrs) -> list[Case]:
         Case("avg_pool2d", args(f32(*x)), attrs, label, ref=lambda a: avg_pool_ref(a, **attrs)),
         Case("max_pool2d_grad", args(f32(*x), f32(*gy_shape)), attrs, label,
              ref=lambda a, gy: _max_grad_ref(a, gy, **attrs)),
+        Case("max_pool2d_gather", args(f32(*x), f32(*x)), attrs, label,
+             ref=lambda a, gx: _gather_ref(a, gx, **attrs)),
         Case("avg_pool2d_grad", args(f32(*gy_shape)), {**attrs, "input_size": x[2:]}, label,
              ref=lambda gy: _adjoint(lambda a: avg_pool_ref(a, **attrs), x, gy)),
     ]

@@ -339,3 +339,16 @@ def test_split_gradient_of_one_part_is_zero_elsewhere() -> None:
     want = np.zeros((3, 5))
     want[:, 1:3] = 2.0
     np.testing.assert_array_equal(_run([x], g, RNG.standard_normal((3, 5))), want)
+
+
+def test_kernels_called_without_bound_dims() -> None:
+    from graphc.ops import shape as ops_shape
+
+    x = np.arange(24.0).reshape(6, 4)
+    assert ops_shape.reshape.kernel(x, shape=("B", 2, 2)).shape == (6, 2, 2)  # one unknown
+    parts = ops_shape.split.kernel(x, axis=0, sections=None, indices=None, sizes=(2, "B"))
+    assert [p.shape for p in parts] == [(2, 4), (4, 4)]
+    with pytest.raises(ValueError, match="symbolic dim B is not bound"):
+        ops_shape.broadcast_to.kernel(np.ones(3), shape=("B", 3))
+    with ops_shape.runtime_dims({"B": 3, "T": 2}):
+        assert ops_shape.reshape.kernel(x, shape=("B", "T", 4)).shape == (3, 2, 4)

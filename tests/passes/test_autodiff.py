@@ -71,12 +71,17 @@ def test_wrt_from_another_graph() -> None:
         gc.grad(cost, [y])
 
 
-def test_max_pool_second_order_is_a_clear_error() -> None:
-    with gc.Graph():
-        x = gc.placeholder("x", (1, 1, 4, 4))
-        (gx,) = gc.grad(gc.sum(gc.max_pool2d(x, 2) ** 2.0), [x])
-        with pytest.raises(gc.GradError, match="max_pool2d_grad has no gradient rule"):
-            gc.grad(gc.sum(gx), [x])
+def test_missing_rule_is_a_clear_error_and_leaves_the_graph_alone(monkeypatch) -> None:
+    from graphc import ops
+
+    monkeypatch.setattr(ops.sin, "vjp", None)
+    with gc.Graph() as g:
+        x = gc.placeholder("x", (3,))
+        cost = gc.sum(gc.exp(gc.sin(x)))
+        before = str(g)
+        with pytest.raises(gc.GradError, match=r"sin at .*test_autodiff.py:\d+: sin has no grad"):
+            gc.grad(cost, [x])
+    assert str(g) == before
 
 
 # --- values -------------------------------------------------------------------------------
@@ -92,6 +97,38 @@ def test_shared_subexpressions_accumulate() -> None:
     want = 2 * xv + np.cos(xv**2) * 2 * xv + 3 * xv**2
     np.testing.assert_allclose(gc.function([x], gx)(xv), want, rtol=1e-5)
     assert any(n.loc.rule == "grad-accumulate" for n in g.nodes)
+
+
+def test_only_needed_gradient_nodes_are_kept() -> None:
+    with gc.Graph() as g:
+        x = gc.placeholder("x", ("B", 1, 5, 5))
+        w = gc.parameter("w", _f32(2, 1, 3, 3))
+        (gw,) = gc.grad(gc.sum(gc.conv2d(x, w)), [w])
+    ops = [n.op.name for n in g.nodes]
+    assert "conv2d_weight_grad" in ops
+    assert "conv2d_input_grad" not in ops  # d cost / d x was not asked for
+
+
+def test_gradient_with_respect_to_an_intermediate_value() -> None:
+    with gc.Graph():
+        x = gc.placeholder("x", (3,))
+        h = gc.exp(x)
+        gh, gx = gc.grad(gc.sum(h * h), [h, x])
+    xv = _f32(3)
+    got_h, got_x = gc.function([x], [gh, gx])(xv)
+    np.testing.assert_allclose(got_h, 2 * np.exp(xv), rtol=1e-6)
+    np.testing.assert_allclose(got_x, 2 * np.exp(2 * xv), rtol=1e-6)
+
+
+def test_multi_result_node_with_one_result_used() -> None:
+    with gc.Graph():
+        x = gc.placeholder("x", (4, 6))
+        left, right = gc.split(x, 2, axis=1)
+        gx = gc.grad(gc.sum(gc.exp(right)), x)
+    xv = _f32(4, 6)
+    got = gc.function([x], gx)(xv)
+    np.testing.assert_array_equal(got[:, :3], np.zeros((4, 3), np.float32))
+    np.testing.assert_allclose(got[:, 3:], np.exp(xv[:, 3:]), rtol=1e-6)
 
 
 def test_symbolic_batch_mlp_gradients() -> None:
@@ -170,8 +207,10 @@ def _hvp_case(f):
         lambda x: gc.sum(gc.tanh(x) * gc.exp(x * 0.5)) + gc.logsumexp(x * x),
         lambda x: gc.sum(gc.softmax(gc.reshape(x, (2, 3))) ** 3.0),
         lambda x: gc.mean(gc.sigmoid(x) / (1.5 + gc.cos(x))),
+        lambda x: gc.prod(1.2 + gc.sin(x)) + gc.sum((1.5 + gc.tanh(x)) ** gc.cos(x)),
+        lambda x: gc.mse(gc.gelu(x), gc.where(x > 0.0, gc.softplus(x), gc.elu(x))),
     ],
-    ids=["elementwise", "softmax", "mean-div"],
+    ids=["elementwise", "softmax", "mean-div", "prod-pow", "mse-where"],
 )
 def test_hessian_vector_product(f) -> None:
     _hvp_case(f)
@@ -195,6 +234,23 @@ def test_second_order_through_conv_and_avg_pool() -> None:
     np.testing.assert_allclose(hvp_fn(x0, v0), fd, rtol=1e-6, atol=1e-8)
 
 
+def test_second_order_through_max_pool() -> None:
+    def f(x):
+        img = gc.reshape(x, (1, 2, 4, 4))
+        return gc.sum(gc.max_pool2d(gc.sin(img), 2, padding=1) ** 3.0)
+
+    x0, v0 = RNG.uniform(-1, 1, 32), RNG.uniform(-1, 1, 32)
+    with gc.Graph():
+        x = gc.placeholder("x", (32,), "float64")
+        v = gc.placeholder("v", (32,), "float64")
+        (g,) = gc.grad(f(x), [x])
+        (hv,) = gc.grad(gc.sum(g * v), [x])
+        grad_fn, hvp_fn = gc.function([x], g), gc.function([x, v], hv)
+    eps = 1e-6
+    fd = (grad_fn(x0 + eps * v0) - grad_fn(x0 - eps * v0)) / (2 * eps)
+    np.testing.assert_allclose(hvp_fn(x0, v0), fd, rtol=1e-5, atol=1e-8)
+
+
 def test_jacobian_of_a_vector_function() -> None:
     with gc.Graph():
         x = gc.placeholder("x", (3,), "float64")
@@ -202,8 +258,8 @@ def test_jacobian_of_a_vector_function() -> None:
         y = gc.tanh(a @ x)
         jac = gc.jacobian(y, x)
     assert jac.shape == (2, 3)
-    x0 = RNG.uniform(-1, 1, 3)
-    want = (1 - np.tanh(np.arange(6.0).reshape(2, 3) @ x0) ** 2)[:, None] * np.arange(6.0).reshape(2, 3)
+    x0, a0 = RNG.uniform(-1, 1, 3), np.arange(6.0).reshape(2, 3)
+    want = (1 - np.tanh(a0 @ x0) ** 2)[:, None] * a0
     np.testing.assert_allclose(gc.function([x], jac)(x0), want, rtol=1e-12)
 
 
@@ -243,7 +299,8 @@ def test_check_grad_graph_form_on_float32_parameters() -> None:
         y = gc.placeholder("y", ("B",), "int32")
         w = gc.parameter("w", _f32(3, 4))
         loss = gc.mean(gc.softmax_cross_entropy(gc.relu(x @ w), y))
-    report = gc.check_grad(loss, [w, x], {x: _f32(5, 3) + 2, y: RNG.integers(0, 4, 5)})
+    feeds = {x: _f32(5, 3) + 2, y: RNG.integers(0, 4, 5).astype(np.int32)}
+    report = gc.check_grad(loss, [w, x], feeds)
     assert report.ok, str(report)
 
 

@@ -37,14 +37,18 @@ class Program:
     meta: dict[str, Any]
 
 
-def generate(graph: Graph, dims: dict[str, int], timings: jit.Timings | None = None) -> Program:
-    """LLVM IR for ``graph`` with its symbolic dims bound to ``dims``."""
+def generate(graph: Graph, dims: dict[str, int], timings: jit.Timings | None = None,
+             profile: bool = False) -> Program:
+    """LLVM IR for ``graph`` with its symbolic dims bound to ``dims``.
+
+    With ``profile``, the entry function also adds each kernel's cycle count (CPU time stamp
+    counter) to a counter per node, readable through the ``graphc_profile`` symbol."""
     t0 = time.perf_counter()
     check_supported(graph)
     lay = plan(graph, dims)
     module = ir.Module(name=graph.name)
     module.triple = jit.host()[0]
-    Emitter(module, graph, lay).emit()
+    Emitter(module, graph, lay, profile).emit()
     text = str(module)
     if timings is not None:
         timings.ir_build += time.perf_counter() - t0
@@ -71,12 +75,13 @@ def _meta(graph: Graph, lay: Layout) -> dict[str, Any]:
 class Emitter:
     """Builds the entry function and one kernel function per node."""
 
-    def __init__(self, module: ir.Module, graph: Graph, lay: Layout) -> None:
+    def __init__(self, module: ir.Module, graph: Graph, lay: Layout, profile: bool = False):
         self.module = module
         self.graph = graph
         self.lay = lay
         self.math = MathLib(module)
         self.consts: dict[int, ir.GlobalVariable] = {}
+        self.counters = _profile_counters(module, len(graph.nodes)) if profile else None
 
     def emit(self) -> None:
         fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR]), ENTRY)
@@ -87,8 +92,11 @@ class Emitter:
         for v, slot in self.lay.first_copies:
             self._copy(b, v, self.lay.where[v], Loc("arg", slot))
         for i, node in enumerate(self.graph.nodes):
-            if node.op is not core.constant:
+            if node.op is not core.constant and node.outputs[0] not in self.lay.aliases:
+                start = _cycles(b) if self.counters is not None else None
                 self._call_kernel(b, i, node)
+                if start is not None:
+                    _count(b, self.counters, i, start)
         for v, dest in self.lay.last_copies:
             self._copy(b, v, self.lay.where[v], dest)
         b.ret_void()
@@ -128,7 +136,7 @@ class Emitter:
 
     # -- kernels ---------------------------------------------------------------------------
     def _call_kernel(self, b: ir.IRBuilder, index: int, node: Node) -> None:
-        values = [*node.inputs, *node.outputs]
+        values = [self.lay.alias(v).root for v in node.inputs] + node.outputs
         locs = [self.lay.where[v] for v in values]
         needs_scratch = node.op in lowering.SCRATCH
         fn = self._kernel_function(index, node, locs, needs_scratch)
@@ -136,6 +144,10 @@ class Emitter:
         if needs_scratch:
             args.append(b.gep(self.slots[-1], [i64(self.lay.scratch_offset)], source_etype=I8))
         b.call(fn, args)
+
+    def _view(self, ptr: ir.Value, v: Value) -> View:
+        a = self.lay.alias(v)
+        return View(ptr, v.type.dtype, self.lay.shapes[v], a.strides, a.offset)
 
     def _kernel_function(self, index: int, node: Node, locs: list[Loc], scratch: bool) -> ir.Function:
         n_args = len(locs) + int(scratch)
@@ -147,13 +159,34 @@ class Emitter:
                 arg.add_attribute("noalias")
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         n_in = len(node.inputs)
-        ins = [View.dense(a, v.type.dtype, self.lay.shapes[v]) for a, v in zip(fn.args, node.inputs, strict=False)]
+        ins = [self._view(a, v) for a, v in zip(fn.args, node.inputs, strict=False)]
         outs = [View.dense(a, v.type.dtype, self.lay.shapes[v])
                 for a, v in zip(fn.args[n_in:], node.outputs, strict=False)]
         ctx = KernelCtx(b, self.math, node, ins, outs, fn.args[-1] if scratch else None)
         emit_node(ctx)
         b.ret_void()
         return fn
+
+
+PROFILE_SYMBOL = "graphc_profile"
+
+
+def _profile_counters(module: ir.Module, n: int) -> ir.GlobalVariable:
+    gv = ir.GlobalVariable(module, ir.ArrayType(ir.IntType(64), max(n, 1)), PROFILE_SYMBOL)
+    gv.initializer = ir.Constant(gv.value_type, None)
+    return gv
+
+
+def _cycles(b: ir.IRBuilder) -> ir.Value:
+    fn = b.module.globals.get("llvm.readcyclecounter") or ir.Function(
+        b.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter")
+    return b.call(fn, [])
+
+
+def _count(b: ir.IRBuilder, counters: ir.GlobalVariable, i: int, start: ir.Value) -> None:
+    slot = b.gep(counters, [i64(0), i64(i)], inbounds=True)
+    spent = b.sub(_cycles(b), start)
+    b.store(b.add(b.load(slot, typ=ir.IntType(64)), spent), slot)
 
 
 def emit_node(k: KernelCtx) -> None:

@@ -8,15 +8,19 @@ Parameter updates happen in place, so the update values returned are the paramet
 from __future__ import annotations
 
 import ctypes
+import functools
+import hashlib
 import json
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from graphc.backends.llvm import cache, codegen, jit
+from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Value
 from graphc.ir.printer import print_graph
 
@@ -69,9 +73,19 @@ class Variant:
         self.params_seen: list[Any] = [None] * self.n_par
 
 
-def _key(graph_text: str, dims: dict[str, int]) -> str:
+@functools.cache
+def backend_fingerprint() -> str:
+    """A hash of this backend's source files: changing the code generator invalidates the cache."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _key(graph_text: str, dims: dict[str, int], opt_level: int) -> str:
     dims_text = json.dumps(sorted(dims.items()))
-    return cache.make_key(codegen.CODEGEN_VERSION, graph_text, dims_text, jit.toolchain_id())
+    return cache.make_key(codegen.CODEGEN_VERSION, backend_fingerprint(), graph_text, dims_text,
+                          jit.toolchain_id(opt_level))
 
 
 def _param_array(p: Value) -> np.ndarray:
@@ -87,10 +101,11 @@ def _param_array(p: Value) -> np.ndarray:
 class LLVMExecutable:
     """A graph compiled to native code; run(inputs, dims) -> outputs + updated params."""
 
-    def __init__(self, graph: Graph, opt_level: int = jit.OPT_LEVEL) -> None:
+    def __init__(self, graph: Graph, opt_level: int = jit.OPT_LEVEL, profile: bool = False):
         self.graph = graph
         self.opt_level = opt_level
-        self.text = print_graph(graph)
+        self.profile_enabled = profile
+        self.text = print_graph(graph) + ("// profile\n" if profile else "")
         self.variants: dict[tuple, Variant] = {}
         self._compile_lock = threading.Lock()
         self.update_params = [p for p, _ in graph.updates]
@@ -108,10 +123,10 @@ class LLVMExecutable:
 
     def _build(self, dims: dict[str, int]) -> Variant:
         timings = jit.Timings()
-        key = _key(self.text, dims)
+        key = _key(self.text, dims, self.opt_level)
         entry, where = cache.lookup(key)
         if entry is None:
-            program = codegen.generate(self.graph, dims, timings)
+            program = codegen.generate(self.graph, dims, timings, self.profile_enabled)
             obj, _ = jit.compile_ir(program.ir_text, timings, self.opt_level)
             entry = cache.Entry(program.meta, obj)
             cache.store(key, entry)
@@ -175,6 +190,16 @@ class LLVMExecutable:
         """Host assembly for ``dims``."""
         return jit.assembly(self.llvm_ir(dims, optimized=True), self.opt_level)
 
+    def profile(self, dims: dict[str, int] | None = None) -> list[tuple[str, int]]:
+        """(node, CPU cycles spent so far) per node, busiest first (needs profile=True)."""
+        if not self.profile_enabled:
+            raise BackendError("compile with profile=True to collect per-node cycle counts")
+        var = self.variant(self._dims_for(dims))
+        n = len(self.graph.nodes)
+        counts = (ctypes.c_int64 * n).from_address(var.loaded.address(codegen.PROFILE_SYMBOL, data=True))
+        rows = [(f"%{i} {node.describe()}", counts[i]) for i, node in enumerate(self.graph.nodes)]
+        return sorted(rows, key=lambda r: -r[1])
+
     def compile_report(self) -> list[CompileReport]:
         """One report per compiled binding of the symbolic dims, in compile order."""
         return [v.report for v in self.variants.values()]
@@ -183,4 +208,4 @@ class LLVMExecutable:
 def compile_graph(graph: Graph, **options: Any) -> LLVMExecutable:
     """The llvm backend's entry point (used by graphc.backends.compile_for)."""
     opt = int(options.pop("opt_level", jit.OPT_LEVEL))
-    return LLVMExecutable(graph, opt_level=opt)
+    return LLVMExecutable(graph, opt_level=opt, profile=bool(options.pop("profile", False)))

@@ -1,1 +1,134 @@
-"""placeholder"""
+"""Fused nodes (made by the fuse pass): one loop nest each, scalar bodies from the table.
+
+- ``fused``: elementwise; inputs broadcast to the result shape, the body runs per element.
+- ``fused_reduce``: the body's value per input element is reduced over ``axis``.
+- ``fused_matmul``: the GEMM writes the product into the result, then the body (product
+  element, extra inputs...) runs over it in place as an epilogue.
+"""
+
+from __future__ import annotations
+
+import math
+
+from llvmlite import ir
+
+from graphc import ops
+from graphc.backends.llvm.linalg_kernels import _scratch as gemm_scratch
+from graphc.backends.llvm.linalg_kernels import gemm_call, matmul_shape
+from graphc.backends.llvm.loops import View, elementwise, const
+from graphc.backends.llvm.lowering import SCALAR, KernelCtx, Scalar, kernel
+from graphc.backends.llvm.reduce_kernels import (
+    COMBINE,
+    divide_by_count,
+    identity,
+    keep_shape,
+    reduce_views,
+)
+from graphc.backends.llvm.shape_kernels import copy
+from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.opdef import REGISTRY
+from graphc.ir.types import broadcast_shapes
+from graphc.ops import core
+
+
+def eval_body(k: KernelCtx, body: Graph, args: list[ir.Value]) -> list[ir.Value]:
+    """The body's yielded scalars, given scalar values for its arguments."""
+    env = dict(zip(body.inputs, args, strict=True))
+    for n in body.nodes:
+        out = n.outputs[0]
+        if n.op is core.constant:
+            env[out] = const(out.type.dtype, n.attrs["value"].reshape(-1)[0].item())
+            continue
+        s = Scalar(k.b, k.math, [v.type.dtype for v in n.inputs], out.type.dtype, n.attrs)
+        env[out] = SCALAR[n.op](s, [env[v] for v in n.inputs])
+    return [env[v] for v in body.outputs]
+
+
+def _fused(k: KernelCtx) -> None:
+    shape = k.outs[0].shape
+    ins = [v.broadcast(shape) for v in k.ins]
+    elementwise(k.b, shape, ins, k.outs, lambda xs: eval_body(k, k.node.body, xs))
+
+
+def _fused_reduce(k: KernelCtx) -> None:
+    kind, axes = k.attrs["reduce"], k.attrs["axis"]
+    shape = broadcast_shapes(*(v.shape for v in k.ins))
+    out = k.outs[0]
+    keep = View.dense(out.ptr, out.dtype, keep_shape(shape, axes))
+    dtype = k.node.body.outputs[0].type.dtype
+    value = lambda xs: eval_body(k, k.node.body, xs)[0]  # noqa: E731
+    reduce_views(k.b, [v.broadcast(shape) for v in k.ins], shape, keep,
+                 COMBINE[kind](dtype), identity(kind, dtype), value)
+    if kind == "mean":
+        divide_by_count(k.b, keep, math.prod(shape[a] for a in axes))
+
+
+def axpy_form(node: Node) -> tuple[float, int] | None:
+    """(alpha, input index j) when a fused_matmul's body is ``in_j + alpha * product``.
+
+    That is an SGD step ``w - lr * (a @ b)``: the GEMM can accumulate into w directly
+    (C = alpha * A @ B + 1 * C), in place, with no temporary.
+    """
+    body = node.body
+    if body is None or len(body.outputs) != 1 or body.outputs[0].node is None:
+        return None
+    y = body.outputs[0].node
+    if y.op not in (ops.add, ops.sub) or not body.inputs[0].type.dtype.is_float:
+        return None
+    acc, term = y.inputs
+    scale = _scaled_product(term, body.inputs[0])
+    if acc not in body.inputs[1:] or scale is None:
+        return None
+    j = 2 + body.inputs.index(acc) - 1
+    if node.inputs[j].type.shape != node.outputs[0].type.shape:
+        return None
+    return (-scale if y.op is ops.sub else scale), j
+
+
+def _scaled_product(term: Value, product: Value) -> float | None:
+    """c when ``term`` is ``c * product`` or ``product * c`` for a scalar constant c."""
+    n = term.node
+    if n is None or n.op is not ops.mul:
+        return None
+    x, y = n.inputs
+    c = x if y is product else (y if x is product else None)
+    if c is None or c.node is None or c.node.op is not core.constant or c.type.rank:
+        return None
+    return float(c.node.attrs["value"])
+
+
+def _fused_matmul(k: KernelCtx) -> None:
+    a, b, out = k.ins[0], k.ins[1], k.outs[0]
+    ms = matmul_shape(a, b)
+    if out.size == 0:
+        return
+    axpy = axpy_form(k.node)
+    if axpy is not None:
+        alpha, j = axpy
+        copy_unless_same(k.b, k.ins[j], out)
+        gemm_call(k, ms, a, b, out, alpha=alpha, beta=1.0)
+        return
+    gemm_call(k, ms, a, b, out)
+    extras = [v.broadcast(out.shape) for v in k.ins[2:]]
+    elementwise(k.b, out.shape, [out, *extras], k.outs, lambda xs: eval_body(k, k.node.body, xs))
+
+
+def copy_unless_same(b: ir.IRBuilder, src: View, dst: View) -> None:
+    """dst = src, skipped at run time when both are the same buffer (an in-place update)."""
+    same = b.icmp_unsigned("==", b.ptrtoint(src.ptr, ir.IntType(64)),
+                           b.ptrtoint(dst.ptr, ir.IntType(64)))
+    with b.if_then(b.not_(same)):
+        copy(b, src, dst)
+
+
+def register_fused() -> None:
+    """Register lowerings for whichever fused ops the catalogue defines."""
+    table = {"fused": (_fused, None), "fused_reduce": (_fused_reduce, None),
+             "fused_matmul": (_fused_matmul, gemm_scratch)}
+    for name, (fn, scratch) in table.items():
+        op = REGISTRY.get(name)
+        if op is not None:
+            kernel(op, scratch=scratch, views=True)(fn)
+
+
+register_fused()

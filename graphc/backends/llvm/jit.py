@@ -31,11 +31,11 @@ def host() -> tuple[str, str, str]:
     return llvm.get_process_triple(), llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
 
 
-def toolchain_id() -> str:
+def toolchain_id(opt: int = OPT_LEVEL) -> str:
     """Everything besides the IR that changes the machine code (part of the cache key)."""
     triple, cpu, features = host()
-    llvm_version = ".".join(map(str, llvm.llvm_version_info))
-    return f"llvmlite={llvmlite.__version__};llvm={llvm_version};{triple};{cpu};{features};O{OPT_LEVEL}"
+    version = ".".join(map(str, llvm.llvm_version_info))
+    return f"llvmlite={llvmlite.__version__};llvm={version};{triple};{cpu};{features};O{opt}"
 
 
 def target_machine(opt: int = OPT_LEVEL) -> llvm.TargetMachine:
@@ -105,8 +105,10 @@ class Loaded:
         self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self._engine.finalize_object()
 
-    def address(self, name: str) -> int:
-        addr = self._engine.get_function_address(name)
+    def address(self, name: str, data: bool = False) -> int:
+        """The address of function (or, with ``data``, global variable) ``name``."""
+        engine = self._engine
+        addr = engine.get_global_value_address(name) if data else engine.get_function_address(name)
         if not addr:
             raise BackendError(f"llvm backend: symbol {name!r} missing from compiled object")
         return addr

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 
 from graphc.backends.llvm import arena
+from graphc.backends.llvm.loops import contiguous_strides
+from graphc.backends.llvm.views import Alias, place_views
 from graphc.backends.llvm.lowering import KERNEL, SCALAR, SCRATCH
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ops import core
@@ -34,6 +36,7 @@ class Layout:
 
     shapes: dict[Value, tuple[int, ...]]
     where: dict[Value, Loc] = field(default_factory=dict)
+    aliases: dict[Value, Alias] = field(default_factory=dict)
     first_copies: list[tuple[Value, int]] = field(default_factory=list)  # (value, output slot)
     last_copies: list[tuple[Value, Loc]] = field(default_factory=list)  # (value, destination)
     arena_bytes: int = 0
@@ -49,6 +52,12 @@ class Layout:
     def nbytes(self, v: Value) -> int:
         return math.prod(self.shapes[v]) * v.type.dtype.np.itemsize
 
+    def alias(self, v: Value) -> Alias:
+        """Where ``v``'s elements are: its own dense buffer, or a view of another's."""
+        if v in self.aliases:
+            return self.aliases[v]
+        return Alias(v, 0, contiguous_strides(self.shapes[v]))
+
 
 def plan(graph: Graph, dims: dict[str, int]) -> Layout:
     """Assign a buffer to every value of ``graph`` with ``dims`` bound."""
@@ -60,6 +69,7 @@ def plan(graph: Graph, dims: dict[str, int]) -> Layout:
     for n in graph.nodes:
         if n.op is core.constant:
             lay.where[n.outputs[0]] = Loc("const", id(n))
+    place_views(graph, lay)
     _place_updates(graph, lay)
     _place_outputs(graph, lay)
     _place_arena(graph, lay, dims)
@@ -74,12 +84,24 @@ def _in_place_ok(graph: Graph, p: Value, v: Value, lay: Layout) -> bool:
     node = v.node
     if node is None or v in lay.where:
         return False
-    elementwise = (node.op in SCALAR and node.op not in KERNEL) or node.op.name in ELEMENTWISE_FUSED
-    if not elementwise or lay.shapes[p] != lay.shapes[v]:
+    if lay.shapes[p] != lay.shapes[v] or not _writes_like_elementwise(node, p):
         return False
     order = _order(graph)
-    readers = [n for n in graph.nodes if p in n.inputs and n is not node]
+    seen = {p} | {v for v, a in lay.aliases.items() if a.root is p}
+    readers = [n for n in graph.nodes if seen & set(n.inputs) and n is not node]
     return all(order[n] < order[node] for n in readers)
+
+
+def _writes_like_elementwise(node: Node, p: Value) -> bool:
+    """Whether ``node`` may write its result over ``p`` while reading it (same index only)."""
+    if (node.op in SCALAR and node.op not in KERNEL) or node.op.name in ELEMENTWISE_FUSED:
+        return True
+    if node.op.name == "fused_matmul":  # w - lr * (a @ b): the GEMM accumulates into w
+        from graphc.backends.llvm.fused_kernels import axpy_form
+
+        form = axpy_form(node)
+        return form is not None and node.inputs[form[1]] is p and node.inputs[:2].count(p) == 0
+    return False
 
 
 def _place_updates(graph: Graph, lay: Layout) -> None:
@@ -111,10 +133,13 @@ def _place_arena(graph: Graph, lay: Layout, dims: dict[str, int]) -> None:
             last_use[v] = i
     for v, _ in lay.last_copies:
         last_use[v] = end
+    for v, a in lay.aliases.items():  # a view keeps its root's buffer alive
+        if v in last_use:
+            last_use[a.root] = max(last_use.get(a.root, -1), last_use[v])
     intervals = []
     for i, n in enumerate(graph.nodes):
         for v in n.outputs:
-            if v not in lay.where:
+            if v not in lay.where and v not in lay.aliases:
                 intervals.append(arena.Interval(v, lay.nbytes(v), i, last_use.get(v, i)))
     offsets, total = arena.pack(intervals)
     for v, off in offsets.items():

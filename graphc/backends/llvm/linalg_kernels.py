@@ -1,1 +1,118 @@
-"""placeholder"""
+"""matmul (NumPy's rules: vectors, broadcast batch dims) through E2's packed GEMM kernel.
+
+Float matrices go through ``graphc_gemm_<dtype>`` (gemm.py), one call per batch element, with
+its packing workspace in the arena's scratch area; integer matrices use a plain loop nest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from graphc import ops
+from graphc.backends.llvm import gemm, runtime
+from graphc.backends.llvm.irutil import i64, value_type
+from graphc.backends.llvm.loops import View, address, contiguous_strides, load, loop_nest, store
+from graphc.backends.llvm.lowering import KernelCtx, kernel
+from graphc.backends.llvm.reduce_kernels import accumulate
+from graphc.ir.graph import Node
+
+
+@dataclass(frozen=True)
+class MatmulShape:
+    """A matmul as batch dims plus M x K @ K x N, with each operand's strides (elements)."""
+
+    batch: tuple[int, ...]
+    m: int
+    n: int
+    k: int
+    a_batch: tuple[int, ...]
+    b_batch: tuple[int, ...]
+    a_mat: tuple[int, int] = (0, 1)  # (row stride, column stride) of A
+    b_mat: tuple[int, int] = (0, 1)
+
+    @property
+    def c_batch(self) -> tuple[int, ...]:
+        return tuple(s * self.m * self.n for s in contiguous_strides(self.batch))
+
+
+def _as_matrix(v: View, vector_is_row: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Shape and strides of an operand as a (batched) matrix; vectors become a row/column."""
+    if len(v.shape) > 1:
+        return v.shape, v.strides
+    if vector_is_row:
+        return (1, *v.shape), (0, *v.strides)
+    return (*v.shape, 1), (*v.strides, 0)
+
+
+def matmul_shape(a: View, b: View) -> MatmulShape:
+    """The operands (NumPy matmul rules, any strides) as a MatmulShape."""
+    (ash, ast), (bsh, bst) = _as_matrix(a, True), _as_matrix(b, False)
+    rank = max(len(ash), len(bsh)) - 2
+    pad_a, pad_b = rank - (len(ash) - 2), rank - (len(bsh) - 2)
+    batch = tuple(max(x, y) for x, y in zip((1,) * pad_a + ash[:-2], (1,) * pad_b + bsh[:-2],
+                                           strict=True))
+    return MatmulShape(batch, ash[-2], bsh[-1], ash[-1], _batch(ash, ast, pad_a),
+                       _batch(bsh, bst, pad_b), (ast[-2], ast[-1]), (bst[-2], bst[-1]))
+
+
+def _batch(shape: tuple[int, ...], strides: tuple[int, ...], pad: int) -> tuple[int, ...]:
+    own = tuple(0 if d == 1 else s for d, s in zip(shape[:-2], strides[:-2], strict=True))
+    return (0,) * pad + own
+
+
+def _scratch(node: Node, ins: list, outs: list) -> int:
+    dtype = node.inputs[0].type.dtype
+    return gemm.gemm_workspace_bytes(dtype.short) if dtype.is_float else 0
+
+
+def gemm_call(k: KernelCtx, ms: MatmulShape, a: View, b: View, c: View,
+              alpha: float = 1.0, beta: float = 0.0) -> None:
+    """C = alpha * A @ B + beta * C per batch element, through E2's GEMM (A, B any strides)."""
+    bld, dtype = k.b, a.dtype
+    fn = runtime.declare_gemm(k.module, dtype.short)
+    ty = value_type(dtype)
+    (rsa, csa), (rsb, csb) = ms.a_mat, ms.b_mat
+    with loop_nest(bld, list(ms.batch)) as idx:
+        offs = [_offset(bld, idx, s, v.offset) for s, v in ((ms.a_batch, a), (ms.b_batch, b),
+                                                             (ms.c_batch, c))]
+        pa, pb, pc = (address(bld, v, o) for v, o in zip((a, b, c), offs, strict=True))
+        bld.call(fn, [i64(ms.m), i64(ms.n), i64(ms.k), pa, i64(rsa), i64(csa), pb, i64(rsb),
+                      i64(csb), pc, i64(ms.n), ir.Constant(ty, alpha), ir.Constant(ty, beta),
+                      k.scratch])
+
+
+def _offset(b: ir.IRBuilder, idx: list[ir.Value], strides: Sequence[int], base: int) -> ir.Value:
+    from graphc.backends.llvm.loops import linear
+
+    return linear(b, idx, strides, base)
+
+
+def _int_matmul(k: KernelCtx, ms: MatmulShape) -> None:
+    bld, a, b, c = k.b, k.ins[0], k.ins[1], k.outs[0]
+    zero = ir.Constant(value_type(c.dtype), 0)
+    with loop_nest(bld, [*ms.batch, ms.m, ms.n]) as idx:
+        bi, i, j = idx[:-2], idx[-2], idx[-1]
+        ab, bb, cb = (_offset(bld, bi, s, 0) for s in (ms.a_batch, ms.b_batch, ms.c_batch))
+        (rsa, csa), (rsb, csb) = ms.a_mat, ms.b_mat
+        ab, bb = bld.add(ab, i64(a.offset)), bld.add(bb, i64(b.offset))
+        with accumulate(bld, ms.k, zero) as (p, cell):
+            x = load(bld, a, bld.add(ab, bld.add(bld.mul(i, i64(rsa)), bld.mul(p, i64(csa)))))
+            y = load(bld, b, bld.add(bb, bld.add(bld.mul(p, i64(rsb)), bld.mul(j, i64(csb)))))
+            cell[0] = bld.add(cell[0], bld.mul(x, y))
+        store(bld, c, bld.add(cb, bld.add(bld.mul(i, i64(ms.n)), j)), cell[0])
+
+
+@kernel(ops.matmul, scratch=_scratch, views=True)
+def _matmul(k: KernelCtx) -> None:
+    a, b, c = k.ins[0], k.ins[1], k.outs[0]
+    ms = matmul_shape(a, b)
+    if math.prod(ms.batch) * ms.m * ms.n == 0:
+        return
+    if a.dtype.is_float:
+        gemm_call(k, ms, a, b, c)
+    else:
+        _int_matmul(k, ms)

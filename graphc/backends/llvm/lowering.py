@@ -77,6 +77,7 @@ ScratchFn = Callable[[Node, list[tuple[int, ...]], list[tuple[int, ...]]], int]
 SCALAR: dict[OpDef, ScalarFn] = {}
 KERNEL: dict[OpDef, KernelFn] = {}
 SCRATCH: dict[OpDef, ScratchFn] = {}
+VIEWS: set[OpDef] = set()  # kernels that read inputs through any strides (see views.py)
 
 
 def lowers(*ops: OpDef) -> Callable[[ScalarFn], ScalarFn]:
@@ -90,14 +91,18 @@ def lowers(*ops: OpDef) -> Callable[[ScalarFn], ScalarFn]:
     return register
 
 
-def kernel(*ops: OpDef, scratch: ScratchFn | None = None) -> Callable[[KernelFn], KernelFn]:
-    """Register a kernel emitter for ``ops`` (with an optional scratch-size rule)."""
+def kernel(*ops: OpDef, scratch: ScratchFn | None = None, views: bool = False
+           ) -> Callable[[KernelFn], KernelFn]:
+    """Register a kernel emitter for ``ops``: optional scratch-size rule; ``views=True`` if it
+    reads its inputs through their strides (so view ops feeding it need no copy)."""
 
     def register(fn: KernelFn) -> KernelFn:
         for op in ops:
             KERNEL[op] = fn
             if scratch is not None:
                 SCRATCH[op] = scratch
+            if views:
+                VIEWS.add(op)
         return fn
 
     return register

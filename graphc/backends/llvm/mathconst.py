@@ -19,7 +19,7 @@ PIO2 = (h("0x1.921fb54440000p+0"), h("0x1.68c234c4c0000p-39"), h("0x1.98a2e03707
 TWO_OVER_PI = h("0x1.45f306dc9c883p-1")
 
 # Taylor terms beyond r: expm1(r) = r + r^2 * (1/2! + r/3! + ...), |r| <= ln2/2
-EXPM1 = {32: [1 / math.factorial(n) for n in range(2, 10)],
+EXPM1 = {32: [1 / math.factorial(n) for n in range(2, 8)],
          64: [1 / math.factorial(n) for n in range(2, 15)]}
 # log(1+f) = f - (hf - s*(hf + R)), R = z*(2/3 + 2/5 z + ...), s = f/(2+f), z = s*s <= 0.0295
 LOG_R = {32: [2 / (2 * n + 1) for n in range(1, 7)], 64: [2 / (2 * n + 1) for n in range(1, 13)]}

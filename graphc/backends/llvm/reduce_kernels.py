@@ -155,14 +155,14 @@ def divide_by_count(b: ir.IRBuilder, v: View, count: int) -> None:
 
 for _kind, _op in (("sum", ops.sum), ("mean", ops.mean), ("max", ops.max), ("min", ops.min),
                    ("prod", ops.prod)):
-    kernel(_op)(lambda k, _kind=_kind: _reduce_node(k, _kind))
+    kernel(_op, views=True)(lambda k, _kind=_kind: _reduce_node(k, _kind))
 
 
 def _lse_scratch(node, ins, outs) -> int:  # noqa: ANN001
     return math.prod(outs[0]) * node.inputs[0].type.dtype.np.itemsize
 
 
-@kernel(ops.logsumexp, scratch=_lse_scratch)
+@kernel(ops.logsumexp, scratch=_lse_scratch, views=True)
 def _logsumexp(k: KernelCtx) -> None:
     """m = max (non-finite -> 0); s = sum(exp(x - m)); out = log(s) + m."""
     b, x, out = k.b, k.ins[0], k.outs[0]

@@ -44,14 +44,21 @@ def exp(a: Arith, x: ir.Value) -> ir.Value:
     return a.select(a.isnan(x), x, y)
 
 
+def _expm1_moderate(a: Arith, x: ir.Value, big: ir.Value | None = None
+                    ) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """expm1(x) = 2**k * p + (2**k - 1) while 2**k is normal (k is forced to 0 where ``big``);
+    returns (y, k, p)."""
+    k, p = _exp_parts(a, x)
+    kk = k if big is None else a.select(big, a.c(0.0), k)
+    t = a.pow2(a.b.fptosi(kk, a.ity))
+    return a.add(a.mul(t, p), a.sub(t, a.c(1.0))), k, p
+
+
 def expm1(a: Arith, x: ir.Value) -> ir.Value:
     lim = K.LIMITS[a.bits]
     xc = a.clamp(x, lim.expm1_lo, lim.exp_hi)
-    k, p = _exp_parts(a, xc)
-    big = a.fcmp(">", k, a.c(lim.mant + 2))
-    kb = a.select(big, a.c(0.0), k)  # 2**k stays a normal number on the small path
-    t = a.pow2(a.b.fptosi(kb, a.ity))
-    small = a.add(a.mul(t, p), a.sub(t, a.c(1.0)))
+    big = a.fcmp(">", xc, a.c((lim.mant + 2) * 0.6931471805599453))  # there -1 is negligible
+    small, k, p = _expm1_moderate(a, xc, big)
     large = a.sub(_scale(a, a.add(p, a.c(1.0)), k), a.c(1.0))
     return a.select(a.isnan(x), x, a.select(big, large, small))
 
@@ -94,8 +101,8 @@ def log1p(a: Arith, x: ir.Value) -> ir.Value:
 def tanh(a: Arith, x: ir.Value) -> ir.Value:
     ax = a.fabs(x)
     ax = a.select(a.fcmp(">", ax, a.c(K.LIMITS[a.bits].tanh_hi)), a.c(K.LIMITS[a.bits].tanh_hi), ax)
-    t = expm1(a, a.add(ax, ax))
-    return a.copysign(a.div(t, a.add(t, a.c(2.0))), x)
+    t, _, _ = _expm1_moderate(a, a.add(ax, ax))  # 0 <= 2|x| <= 2*tanh_hi: no clamps needed
+    return a.copysign(a.div(t, a.add(t, a.c(2.0))), x)  # nan stays nan
 
 
 def sigmoid(a: Arith, x: ir.Value) -> ir.Value:

@@ -26,8 +26,8 @@ def last_uses(graph: Graph) -> dict[int, list[Value]]:
 def run_node(node: Node, args: list[np.ndarray]) -> list[np.ndarray]:
     """One node's results; kernel failures name the node and the user's line."""
     try:
-        if node.body is not None:
-            out = run_graph(node.body, args)
+        if node.body is not None:  # fused ops: the kernel evaluates the body
+            out = node.op.kernel(*args, body=node.body, **node.attrs)
         else:
             out = node.op.kernel(*args, **node.attrs)
     except GraphcError:
@@ -78,12 +78,22 @@ def _param_value(p: Value) -> np.ndarray:
 class Interpreter:
     """Executable for the numpy backend; check_numerics=True stops at the first NaN."""
 
-    def __init__(self, graph: Graph, check_numerics: bool = False, **options: object) -> None:
+    def __init__(self, graph: Graph, check_numerics: bool = False, memory_plan: bool = True,
+                 **options: object) -> None:
         self.graph = graph
         self.numerics = check_numerics
+        # the planned executor (buffers reused, out= kernels); check_numerics inspects every
+        # node's fresh result, so it takes the plain node-by-node path
+        self.executor = None
+        if memory_plan and not check_numerics:
+            from graphc.backends.numpy.executor import Executor
+
+            self.executor = Executor(graph)
 
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
         # errstate: inf/nan propagate as in NumPy, without warnings; runtime_dims: kernels
         # whose attributes name symbolic dims (broadcast_to [B,10]) read their values
         with np.errstate(all="ignore"), runtime_dims(dims):
+            if self.executor is not None:
+                return self.executor.run(inputs, dims)
             return run_graph(self.graph, inputs, self.numerics)

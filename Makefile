@@ -1,0 +1,37 @@
+# Two commands on a fresh clone (only Python 3.10+ and pip needed):
+#   make demo   build, print, compile and run a graph
+#   make test   ruff + the test suite
+# Both create .venv and install graphc into it (again only when pyproject.toml changes).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench
+
+demo: $(STAMP)
+	$(BIN)/python examples/quickstart.py
+
+test: lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[test,examples]'
+	touch $(STAMP)
+
+# `make bench`: graphc against its peers (the `bench` extra); writes benchmarks/RESULTS.md.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks --out benchmarks/RESULTS.md
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[test,examples,bench]'
+	touch $(BENCH_STAMP)

@@ -1,0 +1,355 @@
+"""conv2d and its two gradient ops as LLVM kernels: im2col / col2im around the packed GEMM.
+
+Every shape is static (the backend compiles per binding of the symbolic dims), so each kernel
+is specialized to one ``ConvGeom`` and named after it. Layouts are contiguous NCHW activations
+and OIHW weights, exactly as the catalogue ops (graphc/ops/nn.py) define them. C signatures::
+
+    void graphc_conv2d_<tag>(T* x, T* w, T* y, T* work)              // y = conv2d(x, w)
+    void graphc_conv2d_input_grad_<tag>(T* gy, T* w, T* gx, T* work)  // gx = conv2d_input_grad
+    void graphc_conv2d_weight_grad_<tag>(T* x, T* gy, T* gw, T* work) // gw = conv2d_weight_grad
+
+``work`` holds ``conv_workspace_bytes(dtype, geom)`` bytes (one column matrix, then the GEMM's
+packing buffer), 64-byte aligned at best; null selects a module-private static buffer (not
+reentrant). Outputs never alias inputs.
+
+Per image and group, the forward pass is ``y[n, g] = W_g @ col`` with ``col = im2col(x[n, g])``
+of shape [Cg*KH*KW, OH*OW]; the input gradient is ``col2im(W_g^T @ gy[n, g])``; the weight
+gradient accumulates ``gy[n, g] @ col^T`` over the batch (beta = 1 after the first image).
+Transposes are GEMM strides, never copies. A 1x1, stride-1, unpadded convolution skips im2col.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from graphc.backends.llvm.gemm import emit_gemm, gemm_workspace_bytes
+from graphc.backends.llvm.gemm_kernels import ELEM_BYTES
+from graphc.backends.llvm.kernel_ir import (
+    FLOAT_TYPES,
+    ceil_div,
+    elem_ptr,
+    for_range,
+    i64,
+    imin,
+    new_function,
+)
+from graphc.ir.errors import BackendError
+
+__all__ = [
+    "ConvGeom",
+    "conv_workspace_bytes",
+    "emit_conv2d",
+    "emit_conv2d_input_grad",
+    "emit_conv2d_weight_grad",
+]
+
+
+@dataclass(frozen=True)
+class ConvGeom:
+    """The static geometry of one conv2d: input [N,C,H,W], weight [O,C/groups,KH,KW]."""
+
+    n: int
+    c: int
+    h: int
+    w: int
+    o: int
+    kh: int
+    kw: int
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+
+    def __post_init__(self) -> None:
+        if self.c % self.groups or self.o % self.groups:
+            raise BackendError(f"conv2d: {self.c} input / {self.o} output channels do not split "
+                               f"into {self.groups} groups")
+        if min(self.out_hw) < 1:
+            raise BackendError(f"conv2d: window {self.kh}x{self.kw} does not fit {self.h}x{self.w}")
+
+    @classmethod
+    def from_shapes(cls, x: Sequence[int], w: Sequence[int], attrs: Mapping) -> ConvGeom:
+        """From the x and w shapes and the (canonical, pair-valued) attrs of a conv2d node."""
+        return cls(x[0], x[1], x[2], x[3], w[0], w[2], w[3], tuple(attrs["stride"]),
+                   tuple(attrs["padding"]), tuple(attrs["dilation"]), attrs["groups"])
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        """(OH, OW), PyTorch's floor formula."""
+        return tuple(  # type: ignore[return-value]
+            (size + 2 * p - d * (k - 1) - 1) // s + 1
+            for size, k, s, p, d in zip((self.h, self.w), (self.kh, self.kw), self.stride,
+                                        self.padding, self.dilation, strict=True)
+        )
+
+    @property
+    def cg(self) -> int:
+        """Input channels per group."""
+        return self.c // self.groups
+
+    @property
+    def og(self) -> int:
+        """Output channels per group."""
+        return self.o // self.groups
+
+    @property
+    def kdim(self) -> int:
+        """Rows of the column matrix (the GEMM's K for the forward pass)."""
+        return self.cg * self.kh * self.kw
+
+    @property
+    def npix(self) -> int:
+        """Output pixels per image, OH*OW (columns of the column matrix)."""
+        return self.out_hw[0] * self.out_hw[1]
+
+    @property
+    def direct(self) -> bool:
+        """True when the column matrix is the input itself (1x1, stride 1, no padding)."""
+        return (self.kh, self.kw, self.stride, self.padding) == (1, 1, (1, 1), (0, 0))
+
+    @property
+    def tag(self) -> str:
+        """A name fragment unique to this geometry."""
+        pairs = "_".join(f"{a}x{b}" for a, b in (self.stride, self.padding, self.dilation))
+        dims = f"n{self.n}c{self.c}h{self.h}w{self.w}o{self.o}k{self.kh}x{self.kw}"
+        return f"{dims}_{pairs}_g{self.groups}"
+
+
+def conv_workspace_bytes(dtype: str, geom: ConvGeom) -> int:
+    """Bytes of ``work`` the conv kernels of ``geom`` need: a column matrix and a GEMM buffer."""
+    cols = 0 if geom.direct else geom.kdim * geom.npix
+    return cols * ELEM_BYTES[dtype] + gemm_workspace_bytes(dtype)
+
+
+# --- im2col / col2im ------------------------------------------------------------------------
+
+
+def _valid_range(b: ir.IRBuilder, tap: ir.Value, stride: int, pad: int, dil: int, size: int,
+                 count: int) -> tuple[ir.Value, ir.Value]:
+    """[lo, hi): the outputs o with 0 <= o*stride - pad + tap*dil < size (may be empty)."""
+    start = b.sub(i64(pad), b.mul(tap, i64(dil)))  # o*stride >= start
+    lo = b.select(b.icmp_signed(">", start, i64(0)), ceil_div(b, start, stride), i64(0))
+    end = b.add(start, i64(size))  # o*stride < end
+    hi = b.select(b.icmp_signed(">", end, i64(0)), ceil_div(b, end, stride), i64(0))
+    hi = imin(b, hi, i64(count))
+    return imin(b, lo, hi), hi
+
+
+RowFn = Callable[[ir.Value, ir.Value, ir.Value, ir.Value], None]
+ZeroFn = Callable[[ir.Value, ir.Value, ir.Value], None]
+
+
+def _taps(b: ir.IRBuilder, g: ConvGeom, body: RowFn, zero_row: ZeroFn | None) -> None:
+    """For each channel, tap and output row: ``body(col row, tap column j, image row, oh)``.
+
+    The image row is the element offset of input row ih in the group's [Cg, H, W] image;
+    ``zero_row(col row, j, oh)`` is called instead where ih falls in the padding.
+    """
+    oh_n, (sh, _), (ph, _), (dh, _) = g.out_hw[0], g.stride, g.padding, g.dilation
+    with for_range(b, 0, g.cg, name="c") as c, for_range(b, 0, g.kh, name="i") as i:
+        lo, hi = _valid_range(b, i, sh, ph, dh, g.h, oh_n)
+        with for_range(b, 0, g.kw, name="j") as j:
+            row = b.add(b.mul(b.add(b.mul(c, i64(g.kh)), i), i64(g.kw)), j)
+            if zero_row is not None:
+                for a, z in ((0, lo), (hi, oh_n)):
+                    with for_range(b, a, z, name="zr") as oh:
+                        zero_row(row, j, oh)
+            with for_range(b, lo, hi, name="oh") as oh:
+                ih = b.add(b.sub(b.mul(oh, i64(sh)), i64(ph)), b.mul(i, i64(dh)))
+                body(row, j, b.add(b.mul(c, i64(g.h * g.w)), b.mul(ih, i64(g.w))), oh)
+
+
+def _emit_im2col(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
+    """im2col(x, col): x [Cg, H, W] (one image, one group) -> col [Cg*KH*KW, OH*OW]."""
+    name = f"graphc_im2col_{dtype}_{g.tag}"
+    if name in module.globals:
+        return module.globals[name]
+    t = FLOAT_TYPES[dtype]
+    fn = new_function(module, name, [t.as_pointer()] * 2, internal=True)
+    x, col = fn.args
+    b = ir.IRBuilder(fn.entry_basic_block)
+    ow_n, sw, pw, dw = g.out_hw[1], g.stride[1], g.padding[1], g.dilation[1]
+    zero = ir.Constant(t, 0.0)
+
+    def out_row(row: ir.Value, oh: ir.Value) -> ir.Value:
+        return elem_ptr(b, col, b.mul(row, i64(g.npix)), b.mul(oh, i64(ow_n)))
+
+    def zero_row(row: ir.Value, _j: ir.Value, oh: ir.Value) -> None:
+        dst = out_row(row, oh)
+        with for_range(b, 0, ow_n, name="zw") as ow:
+            b.store(zero, b.gep(dst, [ow]))
+
+    def copy_row(row: ir.Value, j: ir.Value, src_row: ir.Value, oh: ir.Value) -> None:
+        dst, src = out_row(row, oh), b.gep(x, [src_row])
+        lo, hi = _valid_range(b, j, sw, pw, dw, g.w, ow_n)
+        shift = b.sub(b.mul(j, i64(dw)), i64(pw))
+        for a, z in ((0, lo), (hi, ow_n)):
+            with for_range(b, a, z, name="pw") as ow:
+                b.store(zero, b.gep(dst, [ow]))
+        with for_range(b, lo, hi, name="ow") as ow:
+            b.store(b.load(b.gep(src, [b.add(b.mul(ow, i64(sw)), shift)])), b.gep(dst, [ow]))
+
+    _taps(b, g, copy_row, zero_row)
+    b.ret_void()
+    return fn
+
+
+def _emit_col2im(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
+    """col2im(col, gx): gx [Cg, H, W] += the taps of col [Cg*KH*KW, OH*OW] (gx pre-zeroed)."""
+    name = f"graphc_col2im_{dtype}_{g.tag}"
+    if name in module.globals:
+        return module.globals[name]
+    t = FLOAT_TYPES[dtype]
+    fn = new_function(module, name, [t.as_pointer()] * 2, internal=True)
+    col, gx = fn.args
+    b = ir.IRBuilder(fn.entry_basic_block)
+    ow_n, sw, pw, dw = g.out_hw[1], g.stride[1], g.padding[1], g.dilation[1]
+
+    def add_row(row: ir.Value, j: ir.Value, dst_row: ir.Value, oh: ir.Value) -> None:
+        src = elem_ptr(b, col, b.mul(row, i64(g.npix)), b.mul(oh, i64(ow_n)))
+        dst = b.gep(gx, [dst_row])
+        lo, hi = _valid_range(b, j, sw, pw, dw, g.w, ow_n)
+        shift = b.sub(b.mul(j, i64(dw)), i64(pw))
+        with for_range(b, lo, hi, name="ow") as ow:
+            ptr = b.gep(dst, [b.add(b.mul(ow, i64(sw)), shift)])
+            b.store(b.fadd(b.load(ptr), b.load(b.gep(src, [ow]))), ptr)
+
+    _taps(b, g, add_row, None)
+    b.ret_void()
+    return fn
+
+
+# --- the three kernels ---------------------------------------------------------------------
+
+
+@dataclass
+class _Kernel:
+    """The frame shared by the three kernels: builder, pointers, workspace split, the GEMM."""
+
+    g: ConvGeom
+    dtype: str
+    fn: ir.Function
+    b: ir.IRBuilder
+    col: ir.Value
+    gemm_ws: ir.Value
+
+    @classmethod
+    def start(cls, module: ir.Module, dtype: str, g: ConvGeom, op: str) -> _Kernel | ir.Function:
+        """A new kernel frame, or the already emitted function of that name."""
+        if dtype not in FLOAT_TYPES:
+            raise BackendError(f"{op}: no LLVM kernel for dtype {dtype}; expected f32 or f64")
+        name = f"graphc_{op}_{dtype}_{g.tag}"
+        if name in module.globals:
+            return module.globals[name]
+        p = FLOAT_TYPES[dtype].as_pointer()
+        fn = new_function(module, name, [p, p, p, p], internal=False)
+        b = ir.IRBuilder(fn.entry_basic_block)
+        work = fn.args[3]
+        static = ir.GlobalVariable(module, ir.ArrayType(ir.IntType(8), conv_workspace_bytes(
+            dtype, g)), f"{name}_ws")
+        static.linkage, static.align = "internal", 64
+        static.initializer = ir.Constant(static.value_type, None)
+        work = b.select(b.icmp_unsigned("==", work, ir.Constant(p, None)), b.bitcast(static, p),
+                        work)
+        cols = 0 if g.direct else g.kdim * g.npix
+        return cls(g, dtype, fn, b, work, elem_ptr(b, work, cols))
+
+    def gemm(self, mnk: tuple, a: tuple, bm: tuple, c: tuple, beta: float | ir.Value) -> None:
+        """C[M,N] = A @ B (+ beta*C): a/bm = (ptr, row stride, col stride), c = (ptr, ldc)."""
+        t = FLOAT_TYPES[self.dtype]
+        beta = ir.Constant(t, beta) if isinstance(beta, float) else beta
+        args = [*map(i64, mnk), a[0], i64(a[1]), i64(a[2]), bm[0], i64(bm[1]), i64(bm[2]),
+                c[0], i64(c[1]), ir.Constant(t, 1.0), beta, self.gemm_ws]
+        self.b.call(emit_gemm(self.b.module, self.dtype), args)
+
+    @contextmanager
+    def images(self) -> Iterator[tuple[ir.Value, ir.Value]]:
+        """Loop over images and groups; yields (n, group)."""
+        b, g = self.b, self.g
+        with for_range(b, 0, g.n, name="n") as n, for_range(b, 0, g.groups, name="grp") as grp:
+            yield n, grp
+
+    def finish(self) -> ir.Function:
+        """Close the function."""
+        self.b.ret_void()
+        return self.fn
+
+    def image(self, base: ir.Value, n: ir.Value, grp: ir.Value) -> ir.Value:
+        """The [Cg, H, W] block of image n, group grp, of an [N, C, H, W] tensor."""
+        g = self.g
+        return self.at(base, (n, g.c * g.h * g.w), (grp, g.cg * g.h * g.w))
+
+    def columns(self, x: ir.Value, n: ir.Value, grp: ir.Value) -> ir.Value:
+        """The [Kdim, OH*OW] column matrix of image n, group grp (im2col unless direct)."""
+        image = self.image(x, n, grp)
+        if self.g.direct:
+            return image
+        self.b.call(_emit_im2col(self.b.module, self.dtype, self.g), [image, self.col])
+        return self.col
+
+    def at(self, base: ir.Value, *terms: tuple[ir.Value | int, int]) -> ir.Value:
+        """base + sum(index * stride) in elements."""
+        b = self.b
+        return elem_ptr(b, base, *(b.mul(i64(ix), i64(st)) for ix, st in terms))
+
+
+def emit_conv2d(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
+    """Emit ``graphc_conv2d_<dtype>_<tag>(x, w, y, work)``: y = conv2d(x, w)."""
+    k = _Kernel.start(module, dtype, g, "conv2d")
+    if isinstance(k, ir.Function):
+        return k
+    x, w, y, _ = k.fn.args
+    with k.images() as (n, grp):
+        cols = k.columns(x, n, grp)
+        out = k.at(y, (n, g.o * g.npix), (grp, g.og * g.npix))
+        k.gemm((g.og, g.npix, g.kdim), (k.at(w, (grp, g.og * g.kdim)), g.kdim, 1),
+               (cols, g.npix, 1), (out, g.npix), 0.0)
+    return k.finish()
+
+
+def emit_conv2d_input_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
+    """Emit ``graphc_conv2d_input_grad_<dtype>_<tag>(gy, w, gx, work)``."""
+    k = _Kernel.start(module, dtype, g, "conv2d_input_grad")
+    if isinstance(k, ir.Function):
+        return k
+    gy, w, gx, _ = k.fn.args
+    if not g.direct:  # col2im accumulates into gx
+        _zero(k.b, gx, g.n * g.c * g.h * g.w)
+    with k.images() as (n, grp):
+        image = k.image(gx, n, grp)
+        cols = image if g.direct else k.col
+        k.gemm((g.kdim, g.npix, g.og), (k.at(w, (grp, g.og * g.kdim)), 1, g.kdim),
+               (k.at(gy, (n, g.o * g.npix), (grp, g.og * g.npix)), g.npix, 1), (cols, g.npix),
+               0.0)
+        if not g.direct:
+            k.b.call(_emit_col2im(module, dtype, g), [k.col, image])
+    return k.finish()
+
+
+def emit_conv2d_weight_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
+    """Emit ``graphc_conv2d_weight_grad_<dtype>_<tag>(x, gy, gw, work)``."""
+    k = _Kernel.start(module, dtype, g, "conv2d_weight_grad")
+    if isinstance(k, ir.Function):
+        return k
+    x, gy, gw, _ = k.fn.args
+    if g.n == 0:
+        _zero(k.b, gw, g.o * g.kdim)
+    t = FLOAT_TYPES[dtype]
+    with k.images() as (n, grp):
+        cols = k.columns(x, n, grp)
+        first = k.b.icmp_signed("==", n, i64(0))
+        beta = k.b.select(first, ir.Constant(t, 0.0), ir.Constant(t, 1.0))
+        gyg = k.at(gy, (n, g.o * g.npix), (grp, g.og * g.npix))
+        k.gemm((g.og, g.kdim, g.npix), (gyg, g.npix, 1), (cols, 1, g.npix),
+               (k.at(gw, (grp, g.og * g.kdim)), g.kdim), beta)
+    return k.finish()
+
+
+def _zero(b: ir.IRBuilder, ptr: ir.Value, count: int) -> None:
+    zero = ir.Constant(ptr.type.pointee, 0.0)
+    with for_range(b, 0, count, name="z") as i:
+        b.store(zero, b.gep(ptr, [i]))

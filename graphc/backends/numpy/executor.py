@@ -1,0 +1,222 @@
+"""The numpy backend's fast path: a graph compiled once per dims binding into a list of
+closures that follow the memory plan (results written with ``out=`` into arena buffers,
+in place where the plan says so, parameter updates into the parameter's own array).
+
+The reference interpreter (interpreter.run_graph) stays the oracle; this runs the same
+kernels, only choosing where results go.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from graphc.backends.numpy.interpreter import run_node
+from graphc.backends.numpy.outkernels import OUT, BodyProgram, write
+from graphc.ir.errors import BackendError, GraphcError
+from graphc.ir.graph import Graph, Node, Value
+from graphc.passes.memplan import EPILOGUE_OPS, MemoryPlan, Slot, body_inplace_args, plan_memory
+
+Env = list[Any]
+Step = Callable[[Env], None]
+
+
+def can_write(node: Node) -> bool:
+    """Nodes this backend writes into planned buffers: out= kernels and fused nodes."""
+    return node.op in OUT or node.body is not None or node.op.elementwise
+
+
+class Program:
+    """One graph compiled for one binding of its symbolic dims."""
+
+    def __init__(self, graph: Graph, dims: dict[str, int]) -> None:
+        self.graph = graph
+        self.plan: MemoryPlan = plan_memory(graph, dims, can_write)
+        self.index: dict[Value, int] = {}
+        for v in graph.values():
+            self.index[v] = len(self.index)
+        self.arena = np.empty(self.plan.arena_bytes, np.uint8)
+        self.views = {v: self._view(v, s) for v, s in self.plan.slots.items() if s.kind == "arena"}
+        self.steps = [self._step(n) for n in graph.nodes]
+        self.frees = self._frees()
+        self.results = [self.index[v] for v in graph.outputs] + [
+            self.index[v] for _, v in graph.updates]
+
+    def _view(self, v: Value, s: Slot) -> np.ndarray:
+        shape = v.type.concrete(self.plan.dims)
+        dtype = v.type.dtype.np
+        return np.ndarray(shape, dtype, buffer=self.arena, offset=s.offset or 0)
+
+    def _frees(self) -> list[list[int]]:
+        """Per step, the kernel-allocated values to drop after it (arena memory stays)."""
+        out: list[list[int]] = [[] for _ in self.graph.nodes]
+        for v, s in self.plan.slots.items():
+            if s.kind == "fresh" and s.end < len(self.graph.nodes):
+                out[s.end].append(self.index[v])
+        return out
+
+    # -- one node --------------------------------------------------------------------------
+    def _buffers(self, node: Node) -> list[Callable[[Env], np.ndarray]] | None:
+        """Per result, how to get its buffer at run time; None: the kernel allocates."""
+        slots = [self.plan.slots[v] for v in node.outputs]
+        if any(s.kind in ("fresh", "view", "constant") for s in slots):
+            return None
+        return [self._buffer(v, s) for v, s in zip(node.outputs, slots, strict=True)]
+
+    def _buffer(self, v: Value, s: Slot) -> Callable[[Env], np.ndarray]:
+        if s.kind == "arena":
+            view = self.views[v]
+            return lambda env: view
+        shape, dtype = v.type.concrete(self.plan.dims), v.type.dtype.np
+        if s.kind == "param":
+            p = self.index[s.shares]  # type: ignore[index]
+            return lambda env: _writable(env[p], shape, dtype)
+        return lambda env: np.empty(shape, dtype)
+
+    def _step(self, node: Node) -> Step:
+        ins = [self.index[v] for v in node.inputs]
+        outs = [self.index[v] for v in node.outputs]
+        buffers = self._buffers(node)
+        if buffers is None or (node.body is None and len(outs) != 1):
+            return _kernel_step(node, ins, outs)
+        if node.body is not None:
+            return _fused_step(node, ins, outs, buffers)
+        (o,), (buf,) = outs, buffers
+        op, attrs = node.op, node.attrs
+
+        def step(env: Env) -> None:
+            out = buf(env)
+            write(op, out, [env[i] for i in ins], attrs)
+            env[o] = out
+
+        return step
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        env: Env = [None] * len(self.index)
+        for v, a in zip(self.graph.inputs, inputs, strict=True):
+            env[self.index[v]] = a
+        for p in self.graph.params:
+            env[self.index[p]] = _param_value(p)
+        for step, frees in zip(self.steps, self.frees, strict=True):
+            step(env)
+            for i in frees:
+                env[i] = None
+        return [self._escape(env[i]) for i in self.results]
+
+    def _escape(self, a: np.ndarray) -> np.ndarray:
+        """Results must not live in the arena: the next call reuses it."""
+        return a.copy() if self.arena.size and np.may_share_memory(a, self.arena) else a
+
+
+def _writable(a: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    ok = a.flags.writeable and a.flags.c_contiguous and a.shape == shape and a.dtype == dtype
+    return a if ok else np.empty(shape, dtype)
+
+
+def _param_value(p: Value) -> np.ndarray:
+    if p.param is None or p.param.value is None:
+        raise BackendError(f"parameter {p.name!r} has no value; feed it or assign .value")
+    return p.param.value
+
+
+def _kernel_step(node: Node, ins: list[int], outs: list[int]) -> Step:
+    def step(env: Env) -> None:
+        for o, r in zip(outs, run_node(node, [env[i] for i in ins]), strict=True):
+            env[o] = r
+
+    return step
+
+
+def _fused_step(node: Node, ins: list[int], outs: list[int],
+                buffers: list[Callable[[Env], np.ndarray]]) -> Step:
+    body = BodyProgram(node.body)  # type: ignore[arg-type]
+    name = node.op.name
+    if name == "fused":
+        def run(args: list[np.ndarray], bufs: list[np.ndarray]) -> None:
+            body.run(args, bufs)
+    elif name == "fused_reduce":
+        run = _reduce_runner(node, body)
+    elif name in EPILOGUE_OPS:
+        run = _epilogue_runner(node, body)
+    else:
+        return _kernel_step(node, ins, outs)
+
+    def step(env: Env) -> None:
+        bufs = [b(env) for b in buffers]
+        try:
+            run([env[i] for i in ins], bufs)
+        except GraphcError:
+            raise
+        except Exception as e:
+            raise BackendError(f"{node.describe()}: {type(e).__name__}: {e}") from None
+        for o, b in zip(outs, bufs, strict=True):
+            env[o] = b
+
+    return step
+
+
+def _reduce_runner(node: Node, body: BodyProgram) -> Callable[..., None]:
+    axis, keep = node.attrs["axis"], node.attrs["keepdims"]
+    dtype = node.body.outputs[0].type.dtype.np  # type: ignore[union-attr]
+    kernel = OUT[_op(node.attrs["reduce"])]  # the reduce kinds are catalogue reductions
+
+    def run(args: list[np.ndarray], bufs: list[np.ndarray]) -> None:
+        shape = np.broadcast_shapes(*(a.shape for a in args))
+        tmp = np.empty(shape, dtype)
+        body.run(args, [tmp])
+        kernel(bufs[0], tmp, axis=axis, keepdims=keep)
+
+    return run
+
+
+def _op(name: str) -> Any:
+    from graphc.ir.opdef import lookup
+
+    return lookup(name)
+
+
+def _epilogue_runner(node: Node, body: BodyProgram) -> Callable[..., None]:
+    base = _op(node.op.name.removeprefix("fused_"))
+    attrs = dict(node.attrs)
+    product_t = node.body.inputs[0].type.dtype.np  # type: ignore[union-attr]
+    into_out0 = 0 in body_inplace_args(node.body, 0)  # type: ignore[arg-type]
+
+    def run(args: list[np.ndarray], bufs: list[np.ndarray]) -> None:
+        out0 = bufs[0]
+        # the product may go straight into result 0 unless that buffer is also an operand
+        direct = into_out0 and out0.dtype == product_t and not any(a is out0 for a in args[2:])
+        if direct and base in OUT:
+            OUT[base](out0, args[0], args[1], **attrs)
+            product = out0
+        else:
+            product = np.asarray(base.kernel(args[0], args[1], **attrs))
+        body.run([product, *args[2:]], bufs)
+
+    return run
+
+
+class Executor:
+    """Programs per dims binding (a few kept), run under a lock: the arena is shared state."""
+
+    def __init__(self, graph: Graph, keep: int = 4) -> None:
+        self.graph = graph
+        self.keep = keep
+        self.programs: dict[tuple, Program] = {}
+        self.lock = threading.Lock()
+
+    def program(self, dims: dict[str, int]) -> Program:
+        key = tuple(sorted(dims.items()))
+        prog = self.programs.get(key)
+        if prog is None:
+            if len(self.programs) >= self.keep:
+                self.programs.pop(next(iter(self.programs)))
+            prog = self.programs[key] = Program(self.graph, dims)
+        return prog
+
+    def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
+        with self.lock:
+            return self.program(dims).run(inputs)

@@ -1,0 +1,111 @@
+"""Kernels that write into a given buffer (``out=``), keyed by op, and fused-body evaluation.
+
+Ops without an entry run their reference kernel and the result is copied into the buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from graphc import ops
+from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.opdef import OpDef
+
+OutKernel = Callable[..., None]  # fn(out, *arrays, **attrs)
+
+
+def _ufunc(f: np.ufunc) -> OutKernel:
+    def kernel(out: np.ndarray, *args: np.ndarray, **attrs: Any) -> None:
+        f(*args, out=out)
+
+    return kernel
+
+
+def _relu(out: np.ndarray, x: np.ndarray) -> None:
+    np.maximum(x, x.dtype.type(0), out=out)
+
+
+def _cast(out: np.ndarray, x: np.ndarray, dtype: Any) -> None:
+    np.copyto(out, x, casting="unsafe")
+
+
+def _reduction(f: Callable[..., Any], with_dtype: bool = True) -> OutKernel:
+    def kernel(out: np.ndarray, x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> None:
+        extra = {"dtype": x.dtype} if with_dtype else {}
+        f(x, axis=axis, out=out, keepdims=keepdims, **extra)
+
+    return kernel
+
+
+def _matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    np.matmul(a, b, out=out)
+
+
+_UFUNCS: dict[str, np.ufunc] = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+    "maximum": np.maximum, "minimum": np.minimum, "neg": np.negative, "abs": np.absolute,
+    "sign": np.sign, "exp": np.exp, "log": np.log, "log1p": np.log1p, "sqrt": np.sqrt,
+    "square": np.square, "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "floor": np.floor,
+    "ceil": np.ceil, "equal": np.equal, "not_equal": np.not_equal, "less": np.less,
+    "less_equal": np.less_equal, "greater": np.greater, "greater_equal": np.greater_equal,
+    "logical_and": np.logical_and, "logical_or": np.logical_or, "logical_not": np.logical_not,
+}
+
+OUT: dict[OpDef, OutKernel] = {ops.REGISTRY[name]: _ufunc(f) for name, f in _UFUNCS.items()}
+OUT.update({
+    ops.relu: _relu, ops.cast: _cast, ops.matmul: _matmul,
+    ops.sum: _reduction(np.sum), ops.mean: _reduction(np.mean), ops.prod: _reduction(np.prod),
+    ops.max: _reduction(np.max, False), ops.min: _reduction(np.min, False),
+})
+
+
+def write(op: OpDef, out: np.ndarray, args: Sequence[np.ndarray], attrs: dict[str, Any]) -> None:
+    """``op``'s result written into ``out`` (the reference kernel plus a copy as a fallback)."""
+    fn = OUT.get(op)
+    if fn is not None:
+        fn(out, *args, **attrs)
+    else:
+        np.copyto(out, op.kernel(*args, **attrs), casting="unsafe")
+
+
+# --- fused bodies ------------------------------------------------------------------------------
+
+
+class BodyProgram:
+    """A fused body compiled once: each yield's producing op writes into its output buffer,
+    every other op makes a temporary (the body runs over whole arrays)."""
+
+    def __init__(self, body: Graph) -> None:
+        self.body = body
+        self.slot = {v: i for i, v in enumerate(body.inputs)}
+        self.steps: list[tuple[Node, list[int], int, int | None]] = []
+        producer = {v.node: k for k, v in enumerate(body.outputs) if v.node is not None}
+        for n in body.nodes:
+            out = n.outputs[0]
+            self.slot[out] = len(self.slot)
+            k = producer.get(n)
+            self.steps.append((n, [self.slot[v] for v in n.inputs], self.slot[out], k))
+        self.yields = [self.slot[v] for v in body.outputs]
+        self.direct = {k for k, v in enumerate(body.outputs)
+                       if v.node is not None and producer.get(v.node) == k}
+
+    def run(self, args: Sequence[np.ndarray], outs: Sequence[np.ndarray]) -> None:
+        """Evaluate into ``outs`` (one buffer per yield, of the full result shape)."""
+        env: list[Any] = list(args) + [None] * (len(self.slot) - len(args))
+        for node, ins, o, k in self.steps:
+            vals = [env[i] for i in ins]
+            if k is not None:
+                write(node.op, outs[k], vals, node.attrs)
+                env[o] = outs[k]
+            else:
+                env[o] = np.asarray(node.op.kernel(*vals, **node.attrs))
+        for k, slot in enumerate(self.yields):
+            if k not in self.direct:
+                np.copyto(outs[k], env[slot], casting="unsafe")
+
+
+def value_index(values: Sequence[Value]) -> dict[Value, int]:
+    return {v: i for i, v in enumerate(values)}

@@ -1,0 +1,356 @@
+"""fuse: elementwise chains into ``fused`` nodes, producers into reductions, epilogues into
+matmul/conv2d; every boundary left between neighbours gets a reason for the fusion report.
+
+Grouping is greedy in graph order: an elementwise node (or a broadcast_to: the fused node
+reads the smaller operand, which broadcasts) joins the group of an elementwise producer of the
+same result shape unless that would create a cycle among kernels (checked on the condensed
+graph of groups). A reduction takes its elementwise producer group whole when the reduction is
+its only reader, and a copy of it (up to DUPLICATE_LIMIT nodes) when the producer's result is
+not stored for other readers anyway. A matmul/conv2d takes the elementwise group that is the
+only reader of its result as an epilogue. softmax/log_softmax are expanded into primitives
+first so that they fuse (max, fused_reduce(sum of exp), fused: three kernels). Kernels are
+emitted in a topological order of the condensed graph that follows the original order of each
+group's first node; networkx checks that the condensed graph is acyclic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from graphc.ir.errors import GraphcError
+from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.types import broadcast_shapes
+from graphc.ops import core
+from graphc.passes.dce import dce
+from graphc.passes.fuse_build import (
+    EPILOGUE_OPS,
+    REDUCE_OPS,
+    Group,
+    build_group,
+    expand,
+    is_scalar_constant,
+)
+from graphc.passes.manager import register_pass
+from graphc.passes.util import substitute, users_of
+
+EPILOGUE_KINDS = ("matmul", "conv2d")
+DUPLICATE_LIMIT = 8  # producer nodes a reduction may copy when they have other readers
+
+
+def _elementwise(node: Node) -> bool:
+    """Fusible per element: elementwise ops, fused groups, and broadcasts (the fused node's
+    operands broadcast by themselves)."""
+    return node.op.elementwise or node.op.name in ("fused", "broadcast_to")
+
+
+def _describe(node: Node) -> str:
+    where = f" ({node.loc})" if node.loc.line else ""
+    return f"{node.op.name} -> {', '.join(str(v.type) for v in node.outputs)}{where}"
+
+
+@dataclass
+class Boundary:
+    """Two neighbouring nodes left in different kernels, and why."""
+
+    producer: Node
+    consumer: Node
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{_describe(self.producer)}  =>  {_describe(self.consumer)}: {self.reason}"
+
+
+@dataclass
+class FusionReport:
+    """The kernels fusion formed and the reason for every unfused boundary."""
+
+    groups: list[Group] = field(default_factory=list)
+    boundaries: list[Boundary] = field(default_factory=list)
+    nodes_before: int = 0
+
+    def __str__(self) -> str:
+        lines = [f"fusion: {len(self.groups)} kernels from {self.nodes_before} nodes"]
+        for i, g in enumerate(self.groups):
+            if g.size > 1:
+                ops = ", ".join(n.op.name for n in g.dup + g.members)
+                dup = f" ({len(g.dup)} duplicated)" if g.dup else ""
+                lines.append(f"  kernel {i}: {g.kind} [{ops}]{dup}")
+        lines.append("not fused:")
+        lines += [f"  {b}" for b in self.boundaries] or ["  (none)"]
+        return "\n".join(lines) + "\n"
+
+
+class Planner:
+    """Assigns every node to a group; records why neighbours stayed apart."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.order = {n: i for i, n in enumerate(graph.nodes)}
+        self.group: dict[Node, Group] = {}
+        self.users = users_of(graph.nodes)
+        self.escaping = set(graph.outputs) | {v for _, v in graph.updates}
+        self.reasons: dict[tuple[Node, Node], str] = {}
+
+    # -- condensed-graph reachability --------------------------------------------------
+    def _preds(self, g: Group) -> set[Group]:
+        return {self.group[v.node] for v in reads(g) if v.node is not None}
+
+    def _reaches(self, src: Group, dst: Group) -> bool:
+        """Whether a path src -> (another group) -> ... -> dst exists."""
+        stack = [p for p in self._preds(dst) if p is not src]
+        seen: set[int] = set()
+        while stack:
+            g = stack.pop()
+            if id(g) in seen:
+                continue
+            seen.add(id(g))
+            if g is src:
+                return True
+            stack.extend(p for p in self._preds(g) if id(p) not in seen)
+        return False
+
+    def _would_cycle(self, a: Group, b: Group) -> bool:
+        return self._reaches(a, b) or self._reaches(b, a)
+
+    def _merge(self, into: Group, other: Group) -> None:
+        into.members = sorted(into.members + other.members, key=self.order.__getitem__)
+        for n in other.members:
+            self.group[n] = into
+
+    # -- phases ------------------------------------------------------------------------
+    def plan(self) -> list[Group]:
+        for n in self.graph.nodes:
+            self.group[n] = Group("elementwise" if _elementwise(n) else "single", [n])
+        for n in self.graph.nodes:
+            if _elementwise(n):
+                self._join_producers(n)
+            elif n.op.name in REDUCE_OPS:
+                self._move_into_reduction(n)
+        for n in self.graph.nodes:
+            if n.op.name in EPILOGUE_OPS:
+                self._fuse_epilogue(n)
+        for n in self.graph.nodes:
+            if n.op.name in REDUCE_OPS and self.group[n].kind == "single":
+                self._duplicate_into_reduction(n)
+        for n in self.graph.nodes:  # copies may have removed the readers that kept groups apart
+            if _elementwise(n) and self.group[n].kind == "elementwise":
+                self._join_producers(n)
+        for g in self._distinct():
+            self._keep_domain(g)
+        return self._distinct()
+
+    def _keep_domain(self, g: Group) -> None:
+        """A fused node's shape comes from its operands: when absorbed broadcasts were all
+        that gave the group its shape, they stay outside as ordinary nodes."""
+        if g.kind in EPILOGUE_KINDS or g.size == 1:
+            return
+        domain = (g.anchor.inputs[0] if g.kind == "reduce" else g.members[-1].outputs[0]).type
+        shapes = [v.type.shape for v in reads(g)]
+        if broadcast_shapes(*shapes) == domain.shape if shapes else domain.rank == 0:
+            return
+        for b in [n for n in g.members + g.dup if n.op.name == "broadcast_to"]:
+            if b in g.dup:
+                g.dup.remove(b)
+                continue
+            g.members.remove(b)
+            self.group[b] = Group("single", [b])
+            self.reasons[(b, self.users[b.outputs[0]][0])] = \
+                "the broadcast gives the kernel its shape (no other operand has it)"
+
+    def _join_producers(self, n: Node) -> None:
+        for v in n.inputs:
+            p = v.node
+            if p is None or p.op is core.constant or self.group[p] is self.group[n]:
+                continue
+            pg, ng = self.group[p], self.group[n]
+            reason = self._elementwise_refusal(pg, ng, p, n)
+            if reason:
+                self.reasons.setdefault((p, n), reason)
+                continue
+            self._merge(pg, ng)
+
+    def _elementwise_refusal(self, pg: Group, ng: Group, p: Node, n: Node) -> str | None:
+        if pg.kind != "elementwise" or ng.kind != "elementwise":
+            return self._producer_reason(p) if pg.kind != "elementwise" else \
+                f"consumer is part of a {ng.kind} kernel"
+        shapes = {v.type.shape for m in pg.members + ng.members for v in m.outputs}
+        if len(shapes) > 1:
+            show = " vs ".join(sorted("[" + ",".join(map(str, s)) + "]" for s in shapes))
+            return f"shape mismatch ({show})"
+        if self._would_cycle(pg, ng):
+            return "would create a cycle (a path between them leaves the group)"
+        return None
+
+    def _move_into_reduction(self, r: Node) -> None:
+        """A reduction absorbs its elementwise producer group when it is the only reader."""
+        src = r.inputs[0].node
+        if src is None or self.group[src].kind != "elementwise":
+            return
+        g = self.group[src]
+        escapes = any(v in self.escaping for n in g.members for v in n.outputs)
+        if self._outside_readers(g) == [r] and not escapes:
+            g.kind, g.anchor = "reduce", r
+            self._merge(g, self.group[r])
+
+    def _duplicate_into_reduction(self, r: Node) -> None:
+        """A copy of a small producer group whose result would otherwise not be stored."""
+        v, src = r.inputs[0], r.inputs[0].node
+        if src is None or self.group[src].kind != "elementwise":
+            if src is not None:
+                self.reasons[(src, r)] = self._producer_reason(src)
+            return
+        stored = v in self.escaping or any(
+            not _elementwise(u) and u is not r for u in self.users.get(v, ()))
+        needed = self._needed(self.group[src], v)
+        if stored or len(needed) > DUPLICATE_LIMIT:
+            why = "is stored for other readers" if stored else "is too large to copy"
+            self.reasons[(src, r)] = f"multiple consumers (the producer {why})"
+            return
+        self.group[r].kind, self.group[r].anchor, self.group[r].dup = "reduce", r, needed
+
+    def _producer_reason(self, p: Node) -> str:
+        g = self.group[p]
+        if g.kind in EPILOGUE_KINDS:
+            return f"producer is the epilogue of a {g.anchor.op.name} (not duplicated)"
+        return f"producer is {p.op.name}, not elementwise"
+
+    def _outside_readers(self, g: Group) -> list[Node]:
+        members = set(g.members)
+        return list(dict.fromkeys(u for m in g.members for v in m.outputs
+                                  for u in self.users.get(v, ()) if u not in members))
+
+    def _needed(self, g: Group, v: Value) -> list[Node]:
+        members, need, stack = set(g.members), set(), [v.node]
+        while stack:
+            n = stack.pop()
+            if n in members and n not in need:
+                need.add(n)
+                stack.extend(x.node for x in n.inputs if x.node is not None)
+        return [m for m in g.members if m in need]
+
+    def _fuse_epilogue(self, m: Node) -> None:
+        readers = self.users.get(m.outputs[0], [])
+        groups = {id(self.group[u]): self.group[u] for u in readers}
+        if not readers or m.outputs[0] in self.escaping:
+            return
+        first = readers[0]
+        g = self.group[first]
+        reason = None
+        if len(groups) > 1:
+            reason = "multiple consumers (the product is read outside the epilogue)"
+        elif g.kind in EPILOGUE_KINDS:
+            reason = f"consumer is already the epilogue of another {g.anchor.op.name}"
+        elif g.kind != "elementwise":
+            reason = f"consumer is {first.op.name}, not elementwise"
+        elif {v.type.shape for n in g.members for v in n.outputs} != {m.outputs[0].type.shape}:
+            reason = "shape mismatch (the epilogue broadcasts the product)"
+        elif self._would_cycle(self.group[m], g):
+            reason = "would create a cycle (a path between them leaves the group)"
+        if reason:
+            for u in readers:
+                self.reasons.setdefault((m, u), reason)
+            return
+        g.kind, g.anchor = EPILOGUE_OPS[m.op.name].removeprefix("fused_"), m
+        self._merge(g, self.group[m])
+
+    def _distinct(self) -> list[Group]:
+        return list({id(g): g for g in self.group.values()}.values())
+
+    # -- report ------------------------------------------------------------------------
+    def boundaries(self) -> list[Boundary]:
+        out = []
+        for n in self.graph.nodes:
+            for v in dict.fromkeys(n.inputs):
+                p = v.node
+                if p is None or p.op is core.constant or self.group[p] is self.group[n]:
+                    continue
+                out.append(Boundary(p, n, self.reasons.get((p, n)) or self._why(p, n)))
+        return out
+
+    def _why(self, p: Node, n: Node) -> str:
+        if self.group[n].dup and p in self.group[n].dup:
+            return "duplicated into the reduction (the producer has other consumers)"
+        if self.group[p].kind == "reduce" or p.op.name in REDUCE_OPS:
+            return "producer is a reduction (its readers run after it completes)"
+        if not _elementwise(n):
+            return f"consumer is {n.op.name}, not elementwise"
+        return f"producer is {p.op.name}, not elementwise"
+
+
+def reads(g: Group) -> list[Value]:
+    """The values a group's kernel reads from outside it (a duplicated producer's operands,
+    not its result)."""
+    inside = {v for n in g.members + g.dup for v in n.outputs}
+    built = g.size > 1  # a fused node copies rank-0 constants into its body
+    return list(dict.fromkeys(v for n in g.dup + g.members for v in n.inputs
+                              if v not in inside and not (built and is_scalar_constant(v))))
+
+
+def _condensed(groups: list[Group], group_of: dict[Node, Group]) -> nx.DiGraph:
+    cg = nx.DiGraph()
+    index = {id(g): i for i, g in enumerate(groups)}
+    for i, g in enumerate(groups):
+        cg.add_node(i)
+        for v in reads(g):
+            if v.node is not None:
+                cg.add_edge(index[id(group_of[v.node])], i)
+    return cg
+
+
+def _emit(graph: Graph, planner: Planner, groups: list[Group]) -> Graph:
+    order = planner.order
+    cg = _condensed(groups, planner.group)
+    if not nx.is_directed_acyclic_graph(cg):
+        raise GraphcError("fusion formed a cycle among kernels (a bug in the fuse pass)")
+    first = [min(order[n] for n in g.members) for g in groups]
+    ranked = nx.lexicographical_topological_sort(cg, key=first.__getitem__)
+    read = {v for g in groups for v in reads(g)}
+    escaping = set(graph.outputs) | {v for _, v in graph.updates}
+    subst: dict[Value, Value] = {}
+    nodes: list[Node] = []
+    for i in ranked:
+        g = groups[i]
+        if g.size == 1 or (g.kind == "elementwise" and len(g.members) == 1):
+            nodes.extend(g.members)
+            continue
+        yields = _yields(g, read | escaping)
+        if not yields:  # every reader took a copy (duplicated into reductions): dead
+            continue
+        node = build_group(g, yields)
+        nodes.append(node)
+        subst.update(zip(yields, node.outputs, strict=True))
+    graph.nodes = nodes
+    substitute(graph, subst)
+    return graph
+
+
+def _yields(g: Group, needed: set[Value]) -> list[Value]:
+    if g.kind == "reduce":
+        return [g.anchor.outputs[0]]  # type: ignore[union-attr]
+    return [v for n in g.members if n is not g.anchor for v in n.outputs if v in needed]
+
+
+def plan_fusion(graph: Graph) -> tuple[Planner, list[Group]]:
+    """Group the nodes of ``graph`` (after softmax expansion, which is done in place)."""
+    expand(graph)
+    planner = Planner(graph)
+    return planner, planner.plan()
+
+
+def explain_fusion(graph: Graph) -> FusionReport:
+    """The fusion report for ``graph`` (not modified)."""
+    from graphc.ir.clone import clone
+
+    work = clone(graph)[0]
+    n = len(work.nodes)
+    planner, groups = plan_fusion(work)
+    return FusionReport(groups, planner.boundaries(), n)
+
+
+@register_pass("fuse")
+def fuse(graph: Graph) -> Graph:
+    """Replace each planned group by one fused node."""
+    planner, groups = plan_fusion(graph)
+    return dce(_emit(graph, planner, groups))  # constants copied into bodies may be dead

@@ -1,0 +1,81 @@
+"""Small graph-surgery helpers shared by the passes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.loc import UNKNOWN, Loc
+
+
+def substitute(graph: Graph, subst: dict[Value, Value]) -> None:
+    """Rewire every read of a key of ``subst`` (node operands, results, updates) in place."""
+    if not subst:
+        return
+
+    def get(v: Value) -> Value:
+        while v in subst:
+            v = subst[v]
+        return v
+
+    for n in graph.nodes:
+        n.inputs = [get(v) for v in n.inputs]
+    graph.outputs = [get(v) for v in graph.outputs]
+    graph.updates = [(p, get(v)) for p, v in graph.updates]
+
+
+def live_nodes(graph: Graph) -> set[Node]:
+    """Nodes the results and updates depend on."""
+    seen: set[Node] = set()
+    stack = [v.node for v in _roots(graph) if v.node is not None]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.extend(v.node for v in n.inputs if v.node is not None)
+    return seen
+
+
+def _roots(graph: Graph) -> list[Value]:
+    return list(graph.outputs) + [v for _, v in graph.updates]
+
+
+def constant_value(v: Value) -> np.ndarray | None:
+    """The array of a value made by a ``constant`` node, else None."""
+    if v.node is None or v.node.op.name != "constant":
+        return None
+    return v.node.attrs["value"]
+
+
+def splat_value(v: Value) -> float | None:
+    """The single value of a constant whose elements are all equal, else None."""
+    arr = constant_value(v)
+    if arr is None or arr.size == 0:
+        return None
+    flat = arr.reshape(-1)
+    first = flat[0]
+    return float(first) if bool(np.all(flat == first)) else None
+
+
+def rewrite_loc(loc: Loc, rule: str) -> Loc:
+    """The location for a node a rewrite emitted: the user's line, keeping a gradient's rule."""
+    if loc == UNKNOWN or loc.rule:
+        return loc
+    return loc.derived(rule)
+
+
+def node_count(graph: Graph) -> int:
+    """Top-level nodes (a fused node counts once)."""
+    return len(graph.nodes)
+
+
+def users_of(nodes: Iterable[Node]) -> dict[Value, list[Node]]:
+    """For each value read by ``nodes``, its readers in order."""
+    table: dict[Value, list[Node]] = {}
+    for n in nodes:
+        for v in n.inputs:
+            table.setdefault(v, []).append(n)
+    return table

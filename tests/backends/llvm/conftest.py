@@ -1,0 +1,21 @@
+"""llvm backend tests compile into a private cache directory, never the user's."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in ("GRAPHC_CACHE_DIR", "GRAPHC_CACHE")}
+    os.environ["GRAPHC_CACHE_DIR"] = str(tmp_path_factory.mktemp("graphc-cache"))
+    os.environ.pop("GRAPHC_CACHE", None)
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
