@@ -41,10 +41,10 @@ Builder = Callable[[gc.Tensor, int, np.random.Generator], Model]
 
 
 def build_mlp(x: gc.Tensor, classes: int, rng: np.random.Generator) -> Model:
-    """x [B, F] -> dense 128 relu -> dense 64 relu -> dense classes."""
+    """x [B, F] -> dense 256 relu -> dense 128 relu -> dense classes."""
     layers = [
-        gc.nn.Dense(128, activation="relu", name="fc1", init="he_uniform", seed=rng),
-        gc.nn.Dense(64, activation="relu", name="fc2", init="he_uniform", seed=rng),
+        gc.nn.Dense(256, activation="relu", name="fc1", init="he_uniform", seed=rng),
+        gc.nn.Dense(128, activation="relu", name="fc2", init="he_uniform", seed=rng),
         gc.nn.Dense(classes, name="out", seed=rng),
     ]
     h = x
@@ -112,6 +112,11 @@ def accuracy(program: Program, x: np.ndarray, y: np.ndarray, chunk: int = 2000) 
     return total_loss / len(x), total_hits / len(x)
 
 
+def cosine(lr: float, epoch: int, epochs: int) -> float:
+    """Cosine decay from ``lr`` towards 0: large steps early, a settled model at the end."""
+    return lr * 0.5 * (1.0 + np.cos(np.pi * (epoch - 1) / epochs))
+
+
 def train(args: argparse.Namespace, data: tuple[np.ndarray, ...], build: Builder) -> float:
     """Run the epochs with a progress bar; returns the final test accuracy."""
     x_train, y_train, x_test, y_test = data
@@ -123,8 +128,7 @@ def train(args: argparse.Namespace, data: tuple[np.ndarray, ...], build: Builder
     curves: dict[str, list[float]] = {"train loss": [], "test loss": [], "test accuracy": []}
     with tqdm(total=steps, desc="training", unit="step", file=sys.stderr) as bar:
         for epoch in range(1, args.epochs + 1):
-            # cosine decay to zero: large steps early, a settled model at the end
-            program.lr.value = np.float32(args.lr * 0.5 * (1 + np.cos(np.pi * (epoch - 1) / args.epochs)))
+            program.lr.value = np.float32(cosine(args.lr, epoch, args.epochs))
             losses = []
             for xb, yb in gc.data.batches(x_train, y_train, args.batch_size, seed=rng,
                                           drop_last=True):  # one batch shape: one kernel set

@@ -83,7 +83,8 @@ def test_build_errors_name_op_types_and_user_line():
         a = gc.placeholder("a", (2, 3), "float32")
         b = gc.placeholder("b", (4,), "float32")
         d = gc.placeholder("d", (3,), "float64")
-        with pytest.raises(gc.ShapeError, match=r"add\(f32\[2,3\], f32\[4\]\) at .*test_api.py:\d+"):
+        where = r"add\(f32\[2,3\], f32\[4\]\) at .*test_api.py:\d+"
+        with pytest.raises(gc.ShapeError, match=where):
             a + b
         with pytest.raises(gc.DTypeError, match=r"mul\(f32\[2,3\], f64\[3\]\).*cast one"):
             a * d

@@ -32,9 +32,13 @@ def _check_updates(updates: Sequence[Any] | None) -> list[tuple[Tensor, Tensor]]
         if not isinstance(param, Tensor) or param.ir.param is None:
             raise GraphcError(f"update target {param!r} is not a parameter")
         if not isinstance(new, Tensor) or new.type.dtype != param.type.dtype:
-            raise GraphcError(f"update of {param.name!r} must be a {param.type} tensor, got {new!r}")
+            raise GraphcError(
+                f"update of {param.name!r} must be a {param.type} tensor, got {new!r}"
+            )
         if new.type.shape != param.type.shape:
-            raise GraphcError(f"update of {param.name!r} has shape {new.type}, expected {param.type}")
+            raise GraphcError(
+                f"update of {param.name!r} has shape {new.type}, expected {param.type}"
+            )
         pairs.append((param, new))
     return pairs
 

@@ -27,10 +27,12 @@ def _binary(op):
     return fn
 
 
-neg, abs, sign, exp, log, log1p = map(_unary, (ops.neg, ops.abs, ops.sign, ops.exp, ops.log, ops.log1p))
+neg, abs, sign = map(_unary, (ops.neg, ops.abs, ops.sign))
+exp, log, log1p = map(_unary, (ops.exp, ops.log, ops.log1p))
 sqrt, rsqrt, square, reciprocal = map(_unary, (ops.sqrt, ops.rsqrt, ops.square, ops.reciprocal))
 sin, cos, tanh, sigmoid, relu = map(_unary, (ops.sin, ops.cos, ops.tanh, ops.sigmoid, ops.relu))
-softplus, gelu, erf, floor, ceil = map(_unary, (ops.softplus, ops.gelu, ops.erf, ops.floor, ops.ceil))
+softplus, gelu, erf = map(_unary, (ops.softplus, ops.gelu, ops.erf))
+floor, ceil = _unary(ops.floor), _unary(ops.ceil)
 logical_not = _unary(ops.logical_not)
 
 add, sub, mul, div, pow = map(_binary, (ops.add, ops.sub, ops.mul, ops.div, ops.pow))
@@ -56,8 +58,12 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     """a where cond else b, broadcasting all three."""
     like = next((o for o in (a, b) if isinstance(o, Tensor)), None)
     if like is not None:  # literals take the dtype of the tensor branch, not of cond
-        a, b = (o if isinstance(o, Tensor) else constant_in(like.graph, o, like.dtype) for o in (a, b))
+        a, b = (_literal(o, like) for o in (a, b))
     return apply(ops.where, cond, a, b)
+
+
+def _literal(o: Any, like: Tensor) -> Tensor:
+    return o if isinstance(o, Tensor) else constant_in(like.graph, o, like.dtype)
 
 
 def cast(x: Any, dtype: Any) -> Tensor:

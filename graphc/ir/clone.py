@@ -10,7 +10,8 @@ from graphc.ir.graph import Graph, Node, Value
 
 def copy_node(node: Node, inputs: Sequence[Value]) -> Node:
     """A fresh node like ``node`` reading ``inputs`` (types are re-used, not re-inferred)."""
-    new = Node(node.op, inputs, dict(node.attrs), [v.type for v in node.outputs], node.loc, node.body)
+    types = [v.type for v in node.outputs]
+    new = Node(node.op, inputs, dict(node.attrs), types, node.loc, node.body)
     for old, fresh in zip(node.outputs, new.outputs, strict=True):
         fresh.name = old.name
     return new

@@ -218,7 +218,8 @@ def make_node(
     in_types = [v.type for v in inputs]
     try:
         attrs = op.check_attrs(attrs, in_types)
-        out_types = op.infer(in_types, attrs, body) if body is not None else op.infer(in_types, attrs)
+        extra = (body,) if body is not None else ()
+        out_types = op.infer(in_types, attrs, *extra)
     except (ShapeError, DTypeError) as e:
         operands = ", ".join(str(t) for t in in_types)
         raise type(e)(f"{op.name}({operands}) at {loc}: {e}") from None

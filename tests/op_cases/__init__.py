@@ -34,7 +34,9 @@ class Case:
         return f"{self.op}-{self.label}" if self.label else self.op
 
 
-def f32(*shape: int, low: float = -2.0, high: float = 2.0) -> Callable[[np.random.Generator], np.ndarray]:
+def f32(
+    *shape: int, low: float = -2.0, high: float = 2.0
+) -> Callable[[np.random.Generator], np.ndarray]:
     """A builder of a uniform float32 array."""
     return lambda rng: rng.uniform(low, high, shape).astype(np.float32)
 

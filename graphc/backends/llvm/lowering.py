@@ -111,6 +111,7 @@ def kernel(*ops: OpDef, scratch: ScratchFn | None = None, views: bool = False
 def load_all() -> None:
     """Import every module that fills the tables."""
     from graphc.backends.llvm import (  # noqa: F401
+        conv_kernels,
         fused_kernels,
         linalg_kernels,
         nn_kernels,

@@ -226,5 +226,24 @@ def _spread(k, gx, base, taps, kw, value, position, oh, ow) -> None:  # noqa: AN
             store(b, gx, idx, b.fadd(load(b, gx, idx), value(t, at, ok)))
 
 
+@kernel(ops.max_pool2d_gather)
+def _max_pool_gather(k: KernelCtx) -> None:
+    """out[window] = gx at the window's first maximum of x (0 if that is padding)."""
+    b, x, gx, out = k.b, k.ins[0], k.ins[1], k.outs[0]
+    if out.size == 0:
+        return
+    n, c, oh_n, ow_n = out.shape
+    h, w = x.shape[2:]
+    a = k.scalar([gx.dtype], gx.dtype).arith()
+    (kh, kw), position = _pool_positions(k, n * c, (oh_n, ow_n), x)
+    fx, fg, fo = (View.dense(v.ptr, v.dtype, (v.size,)) for v in (x, gx, out))
+    with loop_nest(b, [n * c, oh_n, ow_n]) as (p, oh, ow):
+        base = b.mul(p, i64(h * w))
+        best = _first_max(k, a, fx, base, kh * kw, kw, position, oh, ow)
+        at, ok = position(oh, ow, b.sdiv(best, i64(kw)), b.srem(best, i64(kw)))
+        picked = a.select(ok, load(b, fg, b.add(base, at)), a.c(0.0))
+        store(b, fo, b.add(b.mul(b.add(b.mul(p, i64(oh_n)), oh), i64(ow_n)), ow), picked)
+
+
 kernel(ops.max_pool2d_grad)(lambda k: _pool_grad(k, k.ins[0], k.ins[1], k.outs[0]))
 kernel(ops.avg_pool2d_grad)(lambda k: _pool_grad(k, None, k.ins[0], k.outs[0]))

@@ -48,7 +48,24 @@ def check_numerics(node: Node, args: list[np.ndarray], results: list[np.ndarray]
         return
     for v, r in zip(node.outputs, results, strict=True):
         if _has_nan(r):
-            raise NumericsError(f"{node.describe()} produced NaN in {v.type}")
+            culprit = _body_culprit(node, args) if node.body is not None else None
+            raise NumericsError(f"{(culprit or node).describe()} produced NaN in {v.type}")
+
+
+def _body_culprit(node: Node, args: list[np.ndarray]) -> Node | None:
+    """The first op inside a fused node's body that makes NaN (bodies keep the user's lines)."""
+    if node.op.name in ("fused_matmul", "fused_conv2d"):
+        base = node.op.name.removeprefix("fused_")
+        from graphc.ir.opdef import lookup
+
+        args = [np.asarray(lookup(base).kernel(args[0], args[1], **node.attrs)), *args[2:]]
+    env = dict(zip(node.body.inputs, args, strict=True))  # type: ignore[union-attr]
+    for n in node.body.nodes:  # type: ignore[union-attr]
+        out = np.asarray(n.op.kernel(*(env[v] for v in n.inputs), **n.attrs))
+        if _has_nan(out) and not any(_has_nan(env[v]) for v in n.inputs):
+            return n
+        env[n.outputs[0]] = out
+    return None
 
 
 def run_graph(

@@ -20,8 +20,7 @@ from graphc.frontend.api import apply
 from graphc.ir.opdef import REGISTRY
 from tests.op_cases import Case, all_cases
 
-CASES = [c for c in all_cases() if REGISTRY[c.op].name not in ("conv2d", "conv2d_input_grad",
-                                                                "conv2d_weight_grad")]
+CASES = all_cases()
 Arrays = list[np.ndarray]
 
 

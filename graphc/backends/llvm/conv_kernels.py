@@ -1,0 +1,79 @@
+"""conv2d, its gradients and fused_conv2d, through E2's im2col + GEMM kernels (conv.py).
+
+The GEMM those kernels call is declared first, so it resolves to the shared runtime copy
+(runtime.py) instead of being compiled into every graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from graphc import ops
+from graphc.backends.llvm import conv, runtime
+from graphc.backends.llvm.fused_kernels import eval_body
+from graphc.backends.llvm.loops import elementwise
+from graphc.backends.llvm.lowering import KernelCtx, kernel
+from graphc.ir.graph import Node
+from graphc.ir.opdef import REGISTRY
+
+Shapes = list[tuple[int, ...]]
+# the (x, w) shapes a conv op's geometry is defined by, from its input and output shapes
+GeomShapes = Callable[[Node, Shapes, Shapes], tuple[tuple[int, ...], tuple[int, ...]]]
+
+
+def _forward(node: Node, ins: Shapes, outs: Shapes) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    return ins[0], ins[1]
+
+
+def _input_grad(node: Node, ins: Shapes, outs: Shapes) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    return outs[0], ins[1]
+
+
+def _weight_grad(node: Node, ins: Shapes, outs: Shapes) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    return ins[0], outs[0]
+
+
+def _geom(node: Node, ins: Shapes, outs: Shapes, shapes: GeomShapes) -> conv.ConvGeom:
+    x, w = shapes(node, ins, outs)
+    return conv.ConvGeom.from_shapes(x, w, node.attrs)
+
+
+def _scratch(shapes: GeomShapes):  # noqa: ANN202
+    def need(node: Node, ins: Shapes, outs: Shapes) -> int:
+        dtype = node.inputs[0].type.dtype.short
+        return conv.conv_workspace_bytes(dtype, _geom(node, ins, outs, shapes))
+
+    return need
+
+
+def _emitter(emit, shapes: GeomShapes) -> Callable[[KernelCtx], None]:  # noqa: ANN001
+    def lower(k: KernelCtx) -> None:
+        dtype = k.ins[0].dtype.short
+        g = _geom(k.node, [v.shape for v in k.ins], [v.shape for v in k.outs], shapes)
+        if k.outs[0].size == 0 or g.n == 0 and emit is not conv.emit_conv2d_weight_grad:
+            return
+        runtime.declare_gemm(k.module, dtype)
+        fn = emit(k.module, dtype, g)
+        k.b.call(fn, [k.ins[0].ptr, k.ins[1].ptr, k.outs[0].ptr, k.scratch])
+
+    return lower
+
+
+for _op, _emit, _shapes in ((ops.conv2d, conv.emit_conv2d, _forward),
+                            (ops.conv2d_input_grad, conv.emit_conv2d_input_grad, _input_grad),
+                            (ops.conv2d_weight_grad, conv.emit_conv2d_weight_grad, _weight_grad)):
+    kernel(_op, scratch=_scratch(_shapes))(_emitter(_emit, _shapes))
+
+_conv_forward = _emitter(conv.emit_conv2d, _forward)
+
+
+def _fused_conv2d(k: KernelCtx) -> None:
+    """conv2d into the result, then the epilogue body over it in place."""
+    out = k.outs[0]
+    _conv_forward(k)
+    extras = [v.broadcast(out.shape) for v in k.ins[2:]]
+    elementwise(k.b, out.shape, [out, *extras], k.outs, lambda xs: eval_body(k, k.node.body, xs))
+
+
+if "fused_conv2d" in REGISTRY:
+    kernel(REGISTRY["fused_conv2d"], scratch=_scratch(_forward))(_fused_conv2d)
