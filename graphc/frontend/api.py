@@ -77,6 +77,7 @@ def constant(value: Any, dtype: Any = None) -> Tensor:
 
 
 def constant_in(g: Graph, value: Any, dtype: DType | None) -> Tensor:
+    """A constant in graph ``g`` (``dtype`` None: from the value; bare floats are f32)."""
     arr = np.asarray(value)
     if dtype is None and arr.dtype == np.float64 and not isinstance(value, np.ndarray | np.generic):
         dtype = as_dtype("float32")  # a bare Python float is float32, as in PyTorch

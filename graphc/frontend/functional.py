@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graphc import ops
 from graphc.frontend.api import apply, constant_in
 from graphc.frontend.tensor import Tensor
+from graphc.ir.opdef import OpDef
 
 
-def _unary(op):
+def _unary(op: OpDef) -> Callable[..., Tensor]:
+    # **attrs: gc.exp(x, beta=1) is a GraphcError naming the unknown attribute (test_api)
     def fn(x: Any, **attrs: Any) -> Tensor:
         return apply(op, x, **attrs)
 
-    fn.__name__ = op.name
+    fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = op.doc or f"Elementwise {op.name}."
     return fn
 
 
-def _binary(op):
+def _binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
     def fn(a: Any, b: Any) -> Tensor:
         return apply(op, a, b)
 
-    fn.__name__ = op.name
+    fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = op.doc or f"Elementwise {op.name} with NumPy broadcasting."
     return fn
 
@@ -71,44 +74,23 @@ def cast(x: Any, dtype: Any) -> Tensor:
     return apply(ops.cast, x, dtype=dtype)
 
 
-def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Sum over ``axis`` (an int, a tuple, or None for all)."""
-    return apply(ops.sum, x, axis=axis, keepdims=keepdims)
+def _reduction(op: OpDef, doc: str) -> Callable[..., Tensor]:
+    def fn(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return apply(op, x, axis=axis, keepdims=keepdims)
+
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = doc
+    return fn
 
 
-def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis``."""
-    return apply(ops.mean, x, axis=axis, keepdims=keepdims)
-
-
-def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Maximum over ``axis``."""
-    return apply(ops.max, x, axis=axis, keepdims=keepdims)
-
-
-def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Minimum over ``axis``."""
-    return apply(ops.min, x, axis=axis, keepdims=keepdims)
-
-
-def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Product over ``axis``."""
-    return apply(ops.prod, x, axis=axis, keepdims=keepdims)
-
-
-def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(x))) over ``axis``, computed stably."""
-    return apply(ops.logsumexp, x, axis=axis, keepdims=keepdims)
-
-
-def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
-    """Index of the maximum along ``axis`` (int64)."""
-    return apply(ops.argmax, x, axis=axis, keepdims=keepdims)
-
-
-def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
-    """Index of the minimum along ``axis`` (int64)."""
-    return apply(ops.argmin, x, axis=axis, keepdims=keepdims)
+sum = _reduction(ops.sum, "Sum over ``axis`` (an int, a tuple, or None for all).")
+mean = _reduction(ops.mean, "Mean over ``axis``.")
+max = _reduction(ops.max, "Maximum over ``axis``.")
+min = _reduction(ops.min, "Minimum over ``axis``.")
+prod = _reduction(ops.prod, "Product over ``axis``.")
+logsumexp = _reduction(ops.logsumexp, "log(sum(exp(x))) over ``axis``, computed stably.")
+argmax = _reduction(ops.argmax, "Index of the maximum along ``axis`` (an int or None; int64).")
+argmin = _reduction(ops.argmin, "Index of the minimum along ``axis`` (an int or None; int64).")
 
 
 def full_like(x: Any, value: float) -> Tensor:

@@ -39,10 +39,12 @@ class Entry:
 
     @property
     def abs_error(self) -> float:
+        """|numeric - symbolic|."""
         return abs(self.numeric - self.symbolic)
 
     @property
     def rel_error(self) -> float:
+        """The absolute error over the larger magnitude (0 when both are 0)."""
         scale = max(abs(self.numeric), abs(self.symbolic))
         return self.abs_error / scale if scale > 0 else 0.0
 

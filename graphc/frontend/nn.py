@@ -35,14 +35,18 @@ Activation = Callable[[Tensor], Tensor] | str | None
 Updates = list[tuple[Tensor, Tensor]]
 
 
-def parameter_in(graph: Graph, name: str, value: np.ndarray) -> Tensor:
-    """A new parameter of ``graph``; a taken name is an error that says how to fix it."""
+def _check_free(graph: Graph, name: str) -> None:
     if any(a.name == name for a in graph.arguments):
         raise GraphcError(
             f"graph @{graph.name} already has a parameter named {name!r}: give each layer its "
             "own name= (call the same layer object again to share its parameters)"
         )
-    value = np.asarray(value, order="C")  # ascontiguousarray makes rank 0 rank 1
+
+
+def parameter_in(graph: Graph, name: str, value: np.ndarray) -> Tensor:
+    """A new parameter of ``graph``; a taken name is an error that says how to fix it."""
+    _check_free(graph, name)
+    value = np.asarray(value, order="C")  # not ascontiguousarray: that makes rank 0 rank 1
     return wrap(graph.add_param(Param(name, value), TensorType.of(value.dtype, value.shape)), graph)
 
 
@@ -94,23 +98,28 @@ class Layer:
         self.graph: Graph | None = None
         self.params: list[Tensor] = []  # trainable parameters, for the optimizer
 
-    def _enter(self, x: Tensor) -> bool:
-        """Check ``x``; True when this is the first call (parameters still to be made)."""
+    def initial_values(self, x: Tensor) -> dict[str, tuple[np.ndarray, bool]]:
+        """slot -> (initial value, trainable) of the parameters an input like ``x`` needs."""
+        raise NotImplementedError
+
+    def _enter(self, x: Tensor) -> None:
+        """Check ``x``; on the first call create every parameter (or none, on an error)."""
         if not isinstance(x, Tensor) or not x.dtype.is_float:
             raise GraphcError(f"{self.kind} layer input must be a float Tensor, got {x!r}")
-        if self.graph is not None and x.graph is not self.graph:
-            raise GraphcError(f"{self.kind} layer {self.name!r} was built in another graph")
         if self.graph is not None:
-            return False
-        self.graph = x.graph
-        self.name = self.name or free_name(x.graph, self.kind)
-        return True
-
-    def _param(self, slot: str, value: np.ndarray, trainable: bool = True) -> Tensor:
-        t = parameter_in(self.graph, f"{self.name}.{slot}", value)  # type: ignore[arg-type]
-        if trainable:
-            self.params.append(t)
-        return t
+            if x.graph is not self.graph:
+                raise GraphcError(f"{self.kind} layer {self.name!r} was built in another graph")
+            return
+        name = self.name or free_name(x.graph, self.kind)
+        values = self.initial_values(x)
+        for slot in values:
+            _check_free(x.graph, f"{name}.{slot}")
+        for slot, (value, trainable) in values.items():
+            t = parameter_in(x.graph, f"{name}.{slot}", value)
+            setattr(self, slot, t)
+            if trainable:
+                self.params.append(t)
+        self.name, self.graph = name, x.graph
 
 
 class Dense(Layer):
@@ -126,12 +135,18 @@ class Dense(Layer):
             raise GraphcError(f"dense units must be a positive int, got {units!r}")
         self.units, self.bias = units, bias
         self.init, self.activation = _initializer(init), _activation(activation)
+        self.w: Tensor | None = None
+        self.b: Tensor | None = None
+
+    def initial_values(self, x: Tensor) -> dict[str, tuple[np.ndarray, bool]]:
+        fan_in, dt = _static(x, -1, "dense"), x.dtype
+        values = {"w": (self.init((fan_in, self.units), seed=self.seed, dtype=dt), True)}
+        if self.bias:
+            values["b"] = (initializers.zeros(self.units, dt), True)
+        return values
 
     def __call__(self, x: Tensor) -> Tensor:
-        if self._enter(x):
-            fan_in, dt = _static(x, -1, "dense"), x.dtype
-            self.w = self._param("w", self.init((fan_in, self.units), seed=self.seed, dtype=dt))
-            self.b = self._param("b", initializers.zeros(self.units, dt)) if self.bias else None
+        self._enter(x)
         y = fn.matmul(x, self.w)
         return self.activation(y + self.b if self.b is not None else y)
 
@@ -153,16 +168,20 @@ class Conv2d(Layer):
         self.out_channels, self.kernel_size = out_channels, k
         self.stride, self.padding, self.bias = stride, padding, bias
         self.init, self.activation = _initializer(init), _activation(activation)
+        self.w: Tensor | None = None
+        self.b: Tensor | None = None
+
+    def initial_values(self, x: Tensor) -> dict[str, tuple[np.ndarray, bool]]:
+        shape, dt = (self.out_channels, _static(x, 1, "conv2d"), *self.kernel_size), x.dtype
+        values = {"w": (self.init(shape, seed=self.seed, dtype=dt), True)}
+        if self.bias:
+            values["b"] = (initializers.zeros(self.out_channels, dt), True)
+        return values
 
     def __call__(self, x: Tensor) -> Tensor:
         if x.ndim != 4:
             raise ShapeError(f"conv2d layer input must be NCHW (rank 4), got {x.type}")
-        if self._enter(x):
-            shape = (self.out_channels, _static(x, 1, "conv2d"), *self.kernel_size)
-            dt = x.dtype
-            self.w = self._param("w", self.init(shape, seed=self.seed, dtype=dt))
-            zeros = initializers.zeros(self.out_channels, dt)
-            self.b = self._param("b", zeros) if self.bias else None
+        self._enter(x)
         return self.activation(fn.conv2d(x, self.w, self.b, self.stride, self.padding))
 
 
@@ -185,26 +204,30 @@ class BatchNorm(Layer):
         if not 0.0 <= momentum <= 1.0:
             raise GraphcError(f"batch_norm momentum must be in [0, 1], got {momentum}")
         self.momentum, self.eps, self.affine = momentum, eps, affine
+        self.gamma: Tensor | None = None
+        self.beta: Tensor | None = None
 
-    def _build(self, x: Tensor) -> None:
+    def initial_values(self, x: Tensor) -> dict[str, tuple[np.ndarray, bool]]:
         c, dt = _static(x, 1, "batch_norm"), x.dtype
-        self.gamma = self._param("gamma", initializers.ones(c, dt)) if self.affine else None
-        self.beta = self._param("beta", initializers.zeros(c, dt)) if self.affine else None
-        self.running_mean = self._param("running_mean", initializers.zeros(c, dt), False)
-        self.running_var = self._param("running_var", initializers.ones(c, dt), False)
-        self.channels = c
+        affine = {"gamma": (initializers.ones(c, dt), True),
+                  "beta": (initializers.zeros(c, dt), True)} if self.affine else {}
+        return affine | {"running_mean": (initializers.zeros(c, dt), False),
+                         "running_var": (initializers.ones(c, dt), False)}
 
     def __call__(self, x: Tensor, training: bool = True) -> tuple[Tensor, Updates]:
         if x.ndim not in (2, 4):
             raise ShapeError(f"batch_norm input must be [N, C] or [N, C, H, W], got {x.type}")
-        if self._enter(x):
-            self._build(x)
-        elif x.shape[1] != self.channels:
+        self._enter(x)
+        if x.shape[1] != self.channels:
             raise ShapeError(f"batch_norm {self.name!r} has {self.channels} channels, got {x.type}")
         if training:
             return self._train(x)
         return self._normalize(x, self._per_channel(x, self.running_mean),
                                self._per_channel(x, self.running_var)), []
+
+    @property
+    def channels(self) -> int:
+        return self.running_mean.shape[0]
 
     def _per_channel(self, x: Tensor, v: Tensor) -> Tensor:
         """A [C] vector shaped to broadcast against x ([C] or [C, 1, 1])."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -10,8 +11,31 @@ from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph, Value
 from graphc.ir.types import DType, TensorType
 
-if TYPE_CHECKING:
-    pass
+
+def _f():
+    # functional imports tensor; the late import breaks the cycle
+    from graphc.frontend import functional
+
+    return functional
+
+
+def _binary(name: str) -> tuple[Callable[[Tensor, Any], Tensor], Callable[[Tensor, Any], Tensor]]:
+    """The operator method for gc.<name>(self, o) and its reflected form gc.<name>(o, self)."""
+
+    def method(self: Tensor, o: Any) -> Tensor:
+        return getattr(_f(), name)(self, o)
+
+    def reflected(self: Tensor, o: Any) -> Tensor:
+        return getattr(_f(), name)(o, self)
+
+    return method, reflected
+
+
+def _unary(name: str) -> Callable[[Tensor], Tensor]:
+    def method(self: Tensor) -> Tensor:
+        return getattr(_f(), name)(self)
+
+    return method
 
 
 class Tensor:
@@ -26,22 +50,27 @@ class Tensor:
     # -- description -------------------------------------------------------------------
     @property
     def type(self) -> TensorType:
+        """The IR type: dtype and (possibly symbolic) shape."""
         return self.ir.type
 
     @property
     def shape(self) -> tuple:
+        """Dims: ints, or symbolic names bound at call time."""
         return self.ir.type.shape
 
     @property
     def ndim(self) -> int:
+        """The rank."""
         return self.ir.type.rank
 
     @property
     def dtype(self) -> DType:
+        """The element type."""
         return self.ir.type.dtype
 
     @property
     def name(self) -> str | None:
+        """The placeholder or parameter name (None for op results)."""
         return self.ir.name
 
     @property
@@ -70,69 +99,17 @@ class Tensor:
             raise GraphcError(f"len() of {self!r} is not a static int")
         return first
 
-    # -- operators ---------------------------------------------------------------------
-    def __add__(self, o: Any) -> Tensor:
-        return _f().add(self, o)
-
-    def __radd__(self, o: Any) -> Tensor:
-        return _f().add(o, self)
-
-    def __sub__(self, o: Any) -> Tensor:
-        return _f().sub(self, o)
-
-    def __rsub__(self, o: Any) -> Tensor:
-        return _f().sub(o, self)
-
-    def __mul__(self, o: Any) -> Tensor:
-        return _f().mul(self, o)
-
-    def __rmul__(self, o: Any) -> Tensor:
-        return _f().mul(o, self)
-
-    def __truediv__(self, o: Any) -> Tensor:
-        return _f().div(self, o)
-
-    def __rtruediv__(self, o: Any) -> Tensor:
-        return _f().div(o, self)
-
-    def __pow__(self, o: Any) -> Tensor:
-        return _f().pow(self, o)
-
-    def __rpow__(self, o: Any) -> Tensor:
-        return _f().pow(o, self)
-
-    def __matmul__(self, o: Any) -> Tensor:
-        return _f().matmul(self, o)
-
-    def __rmatmul__(self, o: Any) -> Tensor:
-        return _f().matmul(o, self)
-
-    def __neg__(self) -> Tensor:
-        return _f().neg(self)
-
-    def __abs__(self) -> Tensor:
-        return _f().abs(self)
-
-    def __lt__(self, o: Any) -> Tensor:
-        return _f().less(self, o)
-
-    def __le__(self, o: Any) -> Tensor:
-        return _f().less_equal(self, o)
-
-    def __gt__(self, o: Any) -> Tensor:
-        return _f().greater(self, o)
-
-    def __ge__(self, o: Any) -> Tensor:
-        return _f().greater_equal(self, o)
-
-    def __and__(self, o: Any) -> Tensor:
-        return _f().logical_and(self, o)
-
-    def __or__(self, o: Any) -> Tensor:
-        return _f().logical_or(self, o)
-
-    def __invert__(self) -> Tensor:
-        return _f().logical_not(self)
+    # -- operators: each one is the gc function of that name (see _binary, _unary) -------
+    __add__, __radd__ = _binary("add")
+    __sub__, __rsub__ = _binary("sub")
+    __mul__, __rmul__ = _binary("mul")
+    __truediv__, __rtruediv__ = _binary("div")
+    __pow__, __rpow__ = _binary("pow")
+    __matmul__, __rmatmul__ = _binary("matmul")
+    __lt__, __le__ = _binary("less")[0], _binary("less_equal")[0]
+    __gt__, __ge__ = _binary("greater")[0], _binary("greater_equal")[0]
+    __and__, __or__ = _binary("logical_and")[0], _binary("logical_or")[0]
+    __neg__, __abs__, __invert__ = _unary("neg"), _unary("abs"), _unary("logical_not")
 
     def __getitem__(self, index: Any) -> Tensor:
         return _f().getitem(self, index)
@@ -142,25 +119,24 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802  (NumPy's name)
+        """The axes reversed (gc.transpose)."""
         return _f().transpose(self)
 
     def reshape(self, *shape: Any) -> Tensor:
+        """gc.reshape; the shape as one tuple or as separate dims."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _f().reshape(self, shape)
 
     def astype(self, dtype: Any) -> Tensor:
+        """gc.cast to ``dtype``."""
         return _f().cast(self, dtype)
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """gc.sum over ``axis``."""
         return _f().sum(self, axis, keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """gc.mean over ``axis``."""
         return _f().mean(self, axis, keepdims)
 
-
-def _f():
-    # functional imports tensor; the late import breaks the cycle
-    from graphc.frontend import functional
-
-    return functional

@@ -25,6 +25,7 @@ class Emitter:
         self.loc = loc
 
     def op(self, name: str, *inputs: Value, **attrs: Any) -> Any:
+        """A node of op ``name``; its result, or a tuple of results."""
         node = self.graph.add_node(lookup(name), inputs, attrs, self.loc)
         return node.outputs[0] if len(node.outputs) == 1 else tuple(node.outputs)
 
@@ -38,6 +39,7 @@ class Emitter:
         return self.op("constant", value=np.asarray(value, dtype=dtype.np))
 
     def scalar_like(self, value: float, like: Value) -> Value:
+        """A rank-0 constant of like's dtype."""
         return self.const(value, like.type.dtype)
 
     def sum_to(self, g: Value, target: TensorType) -> Value:

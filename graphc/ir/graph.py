@@ -55,6 +55,7 @@ class Value:
 
     @property
     def is_argument(self) -> bool:
+        """Whether this is a graph input or parameter rather than a node result."""
         return self.node is None
 
     def __repr__(self) -> str:
@@ -122,12 +123,14 @@ class Graph:
         _building.remove(self)
 
     def add_input(self, name: str, type: TensorType) -> Value:
+        """Append a placeholder argument; names are unique among arguments."""
         self._check_new_name(name)
         v = Value(type, name=name)
         self.inputs.append(v)
         return v
 
     def add_param(self, param: Param, type: TensorType) -> Value:
+        """Append a parameter argument holding ``param``."""
         self._check_new_name(param.name)
         v = Value(type, name=param.name, param=param)
         self.params.append(v)
@@ -153,9 +156,11 @@ class Graph:
     # -- queries -----------------------------------------------------------------------
     @property
     def arguments(self) -> list[Value]:
+        """Inputs, then parameters: the graph's signature order."""
         return self.inputs + self.params
 
     def values(self) -> Iterator[Value]:
+        """Every value: arguments, then node results in order."""
         yield from self.arguments
         for n in self.nodes:
             yield from n.outputs
@@ -169,12 +174,14 @@ class Graph:
         return table
 
     def param_by_name(self, name: str) -> Value:
+        """The parameter argument called ``name``."""
         for p in self.params:
             if p.name == name:
                 return p
         raise GraphcError(f"graph @{self.name} has no parameter {name!r}")
 
     def input_by_name(self, name: str) -> Value:
+        """The input argument called ``name``."""
         for p in self.inputs:
             if p.name == name:
                 return p

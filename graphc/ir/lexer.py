@@ -49,9 +49,11 @@ class Lexer:
         self.col = 1
 
     def error(self, message: str, line: int | None = None, col: int | None = None) -> ParseError:
+        """A ParseError at (line, col), by default the cursor."""
         return ParseError(message, line or self.line, col or self.col, self.filename)
 
     def tokens(self) -> list[Token]:
+        """Every token of the text, ending with an eof token."""
         out = []
         while True:
             self._skip_space()
@@ -183,28 +185,34 @@ class TokenStream:
         self.depth = 0
 
     def peek(self) -> Token:
+        """The next token, not consumed."""
         return self.tokens[self.pos]
 
     def next(self) -> Token:
+        """Consume the next token (eof is never consumed)."""
         tok = self.tokens[self.pos]
         if tok.kind != "eof":
             self.pos += 1
         return tok
 
     def at(self, text: str, kind: str = "punct") -> bool:
+        """Whether the next token is ``text`` of ``kind``."""
         tok = self.peek()
         return tok.kind == kind and tok.text == text
 
     def error(self, tok: Token, message: str) -> ParseError:
+        """A ParseError at ``tok``'s position."""
         return ParseError(message, tok.line, tok.col, self.filename)
 
     def expect(self, text: str, kind: str = "punct") -> Token:
+        """Consume ``text`` of ``kind`` or raise a ParseError that says so."""
         tok = self.peek()
         if tok.kind != kind or tok.text != text:
             raise self.error(tok, f"expected {text!r}, got {tok.describe()}")
         return self.next()
 
     def expect_kind(self, kind: str, what: str) -> Token:
+        """Consume a token of ``kind``, described as ``what`` in the error."""
         tok = self.peek()
         if tok.kind != kind:
             raise self.error(tok, f"expected {what}, got {tok.describe()}")
@@ -220,6 +228,7 @@ class TokenStream:
 
     @contextmanager
     def nested(self, tok: Token) -> Iterator[None]:
+        """One level of nesting; deep input is a ParseError, not a RecursionError."""
         self.depth += 1
         if self.depth > _MAX_DEPTH:
             raise self.error(tok, f"nesting deeper than {_MAX_DEPTH} levels")

@@ -153,6 +153,7 @@ def register(op: OpDef) -> OpDef:
 
 
 def lookup(name: str) -> OpDef:
+    """The registered op called ``name`` (KeyError if none)."""
     from graphc import ops  # noqa: F401  (importing the catalogue fills REGISTRY)
 
     return REGISTRY[name]

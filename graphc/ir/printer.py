@@ -82,6 +82,7 @@ def format_graph_name(name: str) -> str:
 
 
 def format_loc(loc: Loc) -> str:
+    """The `` loc("file":line)`` suffix of a node line; empty when unknown."""
     if loc == UNKNOWN:
         return ""
     rule = f", {format_attr(loc.rule)}" if loc.rule else ""

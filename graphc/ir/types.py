@@ -20,18 +20,22 @@ class DType:
 
     @property
     def name(self) -> str:
+        """NumPy's name (float32, ...)."""
         return self.np.name
 
     @property
     def is_float(self) -> bool:
+        """Whether this is f32 or f64."""
         return self.np.kind == "f"
 
     @property
     def is_int(self) -> bool:
+        """Whether this is i32 or i64."""
         return self.np.kind == "i"
 
     @property
     def is_bool(self) -> bool:
+        """Whether this is bool."""
         return self.np.kind == "b"
 
     def __str__(self) -> str:
@@ -135,10 +139,12 @@ def dim_div(a: Dim, b: Dim) -> Dim | None:
 
 
 def is_static(d: Dim) -> bool:
+    """Whether ``d`` is a plain int."""
     return isinstance(d, int)
 
 
 def dim_symbols(d: Dim) -> tuple[str, ...]:
+    """The symbols of ``d`` (sorted, repeated for powers)."""
     return _factors(d)[1]
 
 
@@ -160,26 +166,33 @@ class TensorType:
 
     @staticmethod
     def of(dtype: object, shape: tuple | list = ()) -> TensorType:
+        """A type from any dtype spelling and a shape whose dims are checked."""
         return TensorType(as_dtype(dtype), tuple(check_dim(d) for d in shape))
 
     @property
     def rank(self) -> int:
+        """The number of dims."""
         return len(self.shape)
 
     @property
     def is_static(self) -> bool:
+        """Whether every dim is a plain int."""
         return all(isinstance(d, int) for d in self.shape)
 
     def with_shape(self, shape: tuple[Dim, ...]) -> TensorType:
+        """The same dtype with ``shape``."""
         return TensorType(self.dtype, tuple(shape))
 
     def with_dtype(self, dtype: DType) -> TensorType:
+        """The same shape with ``dtype``."""
         return TensorType(dtype, self.shape)
 
     def symbols(self) -> set[str]:
+        """Every symbol in the shape."""
         return {s for d in self.shape for s in dim_symbols(d)}
 
     def concrete(self, env: dict[str, int]) -> tuple[int, ...]:
+        """The int shape given bindings of the symbols."""
         return tuple(eval_dim(d, env) for d in self.shape)
 
     def __str__(self) -> str:

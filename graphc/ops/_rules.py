@@ -68,9 +68,9 @@ def canon_axes(axes: Sequence[int] | None, rank: int) -> tuple[int, ...]:
         return tuple(range(rank))
     out = set()
     for a in axes:
-        if not -rank <= a < max(rank, 1):
+        if not -rank <= a < rank:  # a scalar has no axis, as in NumPy
             raise AttributeError_(f"axis {a} out of range for rank {rank}")
-        out.add(a % rank if rank else 0)
+        out.add(a % rank)
     if len(out) != len(axes):
         raise AttributeError_(f"repeated axis in {list(axes)}")
     return tuple(sorted(out))
@@ -86,6 +86,14 @@ def reduced_shape(shape: tuple, axes: tuple[int, ...], keepdims: bool) -> tuple:
     if keepdims:
         return tuple(1 if i in axes else d for i, d in enumerate(shape))
     return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def require_nonempty(shape: tuple, axes: Sequence[int]) -> None:
+    """Reductions without an identity (max, argmax, ...) need every reduced static dim > 0."""
+    for a in axes:
+        if shape[a] == 0:
+            raise ShapeError(f"axis {a} has size 0 and this reduction has no identity; "
+                             "expected a non-empty axis")
 
 
 def require_rank(t: TensorType, rank: int, what: str) -> None:

@@ -176,6 +176,8 @@ def _pad_rule(in_types, attrs):
 
 
 def _pad_kernel(x: np.ndarray, before, after, value: float) -> np.ndarray:
+    if x.ndim == 0:  # np.pad rejects the empty width list a scalar has
+        return x.copy()
     widths = list(zip(before, after, strict=True))
     return np.pad(x, widths, constant_values=x.dtype.type(value))
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from graphc.ir.emit import Emitter
-from graphc.ir.errors import AttributeError_, GradError, ShapeError
+from graphc.ir.errors import AttributeError_, DTypeError, GradError, ShapeError
 from graphc.ir.graph import Node, Value
 from graphc.ir.opdef import Attrs, AttrSpec, OpDef, register
 from graphc.ir.types import TensorType
@@ -40,13 +40,18 @@ Grads = list[Value | None]
 # --- softmax, log_softmax -----------------------------------------------------------------
 
 
+def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
+    # initial=-inf: a softmax over an empty axis is empty, where a plain max would raise
+    return np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+
+
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    z = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    z = np.exp(x - _row_max(x, axis))
     return z / np.sum(z, axis=axis, keepdims=True)
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    z = x - np.max(x, axis=axis, keepdims=True)
+    z = x - _row_max(x, axis)
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
@@ -92,7 +97,7 @@ def _sce_rule(in_types: Types, attrs: Attrs) -> list[TensorType]:
     logits, labels = in_types
     require_dtype(logits, FLOAT, "logits")
     if not labels.dtype.is_int:
-        raise ShapeError(f"labels must be int32 or int64 class indices, got {labels}")
+        raise DTypeError(f"labels must be integer (int32 or int64) class indices, got {labels}")
     if logits.rank == 0 or labels.shape != logits.shape[:-1]:
         raise ShapeError(f"labels {labels} must have the shape of logits {logits} minus one axis")
     return [logits.with_shape(labels.shape)]

@@ -10,7 +10,15 @@ from graphc.ir.emit import Emitter
 from graphc.ir.graph import Node, Value
 from graphc.ir.opdef import AttrSpec, OpDef, register
 from graphc.ir.types import TensorType, int64
-from graphc.ops._rules import FLOAT, NUMERIC, canon_axes, canon_axis, reduced_shape, require_dtype
+from graphc.ops._rules import (
+    FLOAT,
+    NUMERIC,
+    canon_axes,
+    canon_axis,
+    reduced_shape,
+    require_dtype,
+    require_nonempty,
+)
 
 _AXES = {"axis": AttrSpec("ints?", None), "keepdims": AttrSpec("bool", False)}
 _AXIS = {"axis": AttrSpec("int?", None), "keepdims": AttrSpec("bool", False)}
@@ -26,10 +34,12 @@ def _canon_axis(in_types, attrs):
     return {**attrs, "axis": canon_axis(attrs["axis"], in_types[0].rank)}
 
 
-def _reduce_rule(kind: str):
+def _reduce_rule(kind: str, identity: bool = True):
     def infer(in_types, attrs) -> list[TensorType]:
         (x,) = in_types
         require_dtype(x, kind)
+        if not identity:
+            require_nonempty(x.shape, attrs["axis"])
         return [x.with_shape(reduced_shape(x.shape, attrs["axis"], attrs["keepdims"]))]
 
     return infer
@@ -40,6 +50,7 @@ def _arg_rule(in_types, attrs) -> list[TensorType]:
     require_dtype(x, NUMERIC)
     axis = attrs["axis"]
     axes = tuple(range(x.rank)) if axis is None else (axis,)
+    require_nonempty(x.shape, axes)
     keep = attrs["keepdims"]
     return [TensorType(int64, reduced_shape(x.shape, axes, keep))]
 
@@ -159,10 +170,12 @@ sum = _reduction(
 )
 mean = _reduction("mean", _mean, FLOAT, vjp=_mean_vjp)
 max = _reduction(
-    "max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims), vjp=_choose_vjp
+    "max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims), vjp=_choose_vjp,
+    rule=_reduce_rule(NUMERIC, identity=False),
 )
 min = _reduction(
-    "min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims), vjp=_choose_vjp
+    "min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims), vjp=_choose_vjp,
+    rule=_reduce_rule(NUMERIC, identity=False),
 )
 prod = _reduction(
     "prod", lambda x, axis, keepdims: np.prod(x, axis, x.dtype, keepdims=keepdims), vjp=_prod_vjp

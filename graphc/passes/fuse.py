@@ -134,12 +134,16 @@ class Planner:
         for n in self.graph.nodes:
             if n.op.name in REDUCE_OPS and self.group[n].kind == "single":
                 self._duplicate_into_reduction(n)
-        for n in self.graph.nodes:  # copies may have removed the readers that kept groups apart
-            if _elementwise(n) and self.group[n].kind == "elementwise":
-                self._join_producers(n)
+        self._rejoin()  # copies may have removed the readers that kept groups apart
         for g in self._distinct():
             self._keep_domain(g)
+        self._rejoin()  # and so may broadcasts moved out
         return self._distinct()
+
+    def _rejoin(self) -> None:
+        for n in self.graph.nodes:
+            if _elementwise(n) and self.group[n].kind == "elementwise":
+                self._join_producers(n)
 
     def _keep_domain(self, g: Group) -> None:
         """A fused node's shape comes from its operands: when absorbed broadcasts were all
@@ -150,14 +154,21 @@ class Planner:
         shapes = [v.type.shape for v in reads(g)]
         if broadcast_shapes(*shapes) == domain.shape if shapes else domain.rank == 0:
             return
-        for b in [n for n in g.members + g.dup if n.op.name == "broadcast_to"]:
+        inside = {v for n in g.members + g.dup for v in n.outputs}
+        for b in [n for n in g.members + g.dup
+                  if n.op.name == "broadcast_to" and n.inputs[0] not in inside]:
+            self._eject(b)
             if b in g.dup:
                 g.dup.remove(b)
-                continue
-            g.members.remove(b)
-            self.group[b] = Group("single", [b])
-            self.reasons[(b, self.users[b.outputs[0]][0])] = \
-                "the broadcast gives the kernel its shape (no other operand has it)"
+
+    def _eject(self, b: Node) -> None:
+        """Make ``b`` a kernel of its own (its operand comes from outside: no cycle)."""
+        home = self.group[b]
+        if home.size > 1 and b in home.members:
+            home.members.remove(b)
+        self.group[b] = Group("single", [b])
+        for u in self.users.get(b.outputs[0], ()):
+            self.reasons[(b, u)] = "the broadcast gives the kernel its shape"
 
     def _join_producers(self, n: Node) -> None:
         for v in n.inputs:

@@ -11,8 +11,13 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="a .gir file (or a .py file defining one gc.Graph)")
     p.add_argument("--asm", action="store_true", help="print host assembly instead of LLVM IR")
     p.add_argument("--optimized", action="store_true", help="print the IR after -O3")
-    p.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
-                   help="bind a symbolic dim (repeatable), e.g. --dim B=128")
+    p.add_argument(
+        "--dim",
+        action="append",
+        default=[],
+        metavar="NAME=SIZE",
+        help="bind a symbolic dim (repeatable), e.g. --dim B=128",
+    )
 
 
 def parse_dims(items: list[str]) -> dict[str, int]:
@@ -33,13 +38,21 @@ def _run(args: argparse.Namespace) -> int:
     dims = parse_dims(args.dim)
     unbound = sorted({s for v in graph.values() for s in v.type.symbols()} - set(dims))
     if unbound:
-        raise CliError(f"{args.file}: bind the symbolic dims {', '.join(unbound)} with --dim "
-                       f"NAME=SIZE (e.g. --dim {unbound[0]}=32)")
+        raise CliError(
+            f"{args.file}: bind the symbolic dims {', '.join(unbound)} with --dim "
+            f"NAME=SIZE (e.g. --dim {unbound[0]}=32)"
+        )
     exe = compile_graph(graph)
     text = exe.asm(dims) if args.asm else exe.llvm_ir(dims, optimized=args.optimized)
     print(text, end="" if text.endswith("\n") else "\n")
     return 0
 
 
-register(Command("llvm", "print the LLVM IR (or --asm) the llvm backend makes for a .gir file",
-                 _configure, _run))
+register(
+    Command(
+        "llvm",
+        "print the LLVM IR (or --asm) the llvm backend makes for a .gir file",
+        _configure,
+        _run,
+    )
+)

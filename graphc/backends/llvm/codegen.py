@@ -37,8 +37,9 @@ class Program:
     meta: dict[str, Any]
 
 
-def generate(graph: Graph, dims: dict[str, int], timings: jit.Timings | None = None,
-             profile: bool = False) -> Program:
+def generate(
+    graph: Graph, dims: dict[str, int], timings: jit.Timings | None = None, profile: bool = False
+) -> Program:
     """LLVM IR for ``graph`` with its symbolic dims bound to ``dims``.
 
     With ``profile``, the entry function also adds each kernel's cycle count (CPU time stamp
@@ -59,7 +60,9 @@ def check_supported(graph: Graph) -> None:
     lowering.load_all()
     for n in graph.nodes:
         if n.op not in KERNEL and n.op not in SCALAR:
-            raise BackendError(f"{n.describe()}: the llvm backend has no lowering for {n.op.name!r}")
+            raise BackendError(
+                f"{n.describe()}: the llvm backend has no lowering for {n.op.name!r}"
+            )
 
 
 def _meta(graph: Graph, lay: Layout) -> dict[str, Any]:
@@ -87,8 +90,10 @@ class Emitter:
         fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR]), ENTRY)
         fn.attributes.add("nounwind")
         b = ir.IRBuilder(fn.append_basic_block("entry"))
-        self.slots = [b.load(b.gep(fn.args[0], [i64(k)], source_etype=PTR), typ=PTR)
-                      for k in range(self.lay.arena_slot + 1)]
+        self.slots = [
+            b.load(b.gep(fn.args[0], [i64(k)], source_etype=PTR), typ=PTR)
+            for k in range(self.lay.arena_slot + 1)
+        ]
         for v, slot in self.lay.first_copies:
             self._copy(b, v, self.lay.where[v], Loc("arg", slot))
         for i, node in enumerate(self.graph.nodes):
@@ -115,7 +120,9 @@ class Emitter:
         assert node is not None
         if id(node) not in self.consts:
             data = bytearray(np.ascontiguousarray(node.attrs["value"]).tobytes())
-            gv = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(data)), f"const{len(self.consts)}")
+            gv = ir.GlobalVariable(
+                self.module, ir.ArrayType(I8, len(data)), f"const{len(self.consts)}"
+            )
             gv.global_constant = True
             gv.linkage = "private"
             gv.align = 64
@@ -129,10 +136,14 @@ class Emitter:
         dst_ptr = self.slots[dst.index] if dst.kind == "arg" else None
         assert dst_ptr is not None
         memcpy = self.module.globals.get("llvm.memcpy.p0.p0.i64") or ir.Function(
-            self.module, ir.FunctionType(VOID, [PTR, PTR, ir.IntType(64), ir.IntType(1)]),
+            self.module,
+            ir.FunctionType(VOID, [PTR, PTR, ir.IntType(64), ir.IntType(1)]),
             "llvm.memcpy.p0.p0.i64",
         )
-        b.call(memcpy, [dst_ptr, self.pointer(b, v), i64(self.lay.nbytes(v)), ir.Constant(ir.IntType(1), 0)])
+        b.call(
+            memcpy,
+            [dst_ptr, self.pointer(b, v), i64(self.lay.nbytes(v)), ir.Constant(ir.IntType(1), 0)],
+        )
 
     # -- kernels ---------------------------------------------------------------------------
     def _call_kernel(self, b: ir.IRBuilder, index: int, node: Node) -> None:
@@ -149,9 +160,13 @@ class Emitter:
         a = self.lay.alias(v)
         return View(ptr, v.type.dtype, self.lay.shapes[v], a.strides, a.offset)
 
-    def _kernel_function(self, index: int, node: Node, locs: list[Loc], scratch: bool) -> ir.Function:
+    def _kernel_function(
+        self, index: int, node: Node, locs: list[Loc], scratch: bool
+    ) -> ir.Function:
         n_args = len(locs) + int(scratch)
-        fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR] * n_args), f"n{index}.{node.op.name}")
+        fn = ir.Function(
+            self.module, ir.FunctionType(VOID, [PTR] * n_args), f"n{index}.{node.op.name}"
+        )
         fn.linkage = "internal"
         fn.attributes.add("nounwind")
         for arg, loc in zip(fn.args, locs, strict=False):
@@ -160,8 +175,10 @@ class Emitter:
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         n_in = len(node.inputs)
         ins = [self._view(a, v) for a, v in zip(fn.args, node.inputs, strict=False)]
-        outs = [View.dense(a, v.type.dtype, self.lay.shapes[v])
-                for a, v in zip(fn.args[n_in:], node.outputs, strict=False)]
+        outs = [
+            View.dense(a, v.type.dtype, self.lay.shapes[v])
+            for a, v in zip(fn.args[n_in:], node.outputs, strict=False)
+        ]
         ctx = KernelCtx(b, self.math, node, ins, outs, fn.args[-1] if scratch else None)
         emit_node(ctx)
         b.ret_void()
@@ -179,7 +196,8 @@ def _profile_counters(module: ir.Module, n: int) -> ir.GlobalVariable:
 
 def _cycles(b: ir.IRBuilder) -> ir.Value:
     fn = b.module.globals.get("llvm.readcyclecounter") or ir.Function(
-        b.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter")
+        b.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter"
+    )
     return b.call(fn, [])
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from llvmlite import ir
 
@@ -30,6 +31,7 @@ from graphc.backends.llvm.gemm import emit_gemm, gemm_workspace_bytes
 from graphc.backends.llvm.gemm_kernels import ELEM_BYTES
 from graphc.backends.llvm.kernel_ir import (
     FLOAT_TYPES,
+    I64,
     ceil_div,
     elem_ptr,
     for_range,
@@ -126,99 +128,127 @@ def conv_workspace_bytes(dtype: str, geom: ConvGeom) -> int:
 
 
 # --- im2col / col2im ------------------------------------------------------------------------
+# One function per dtype and module with the geometry as arguments: specializing them per conv
+# cost about a second of LLVM time per kernel for no measurable speed.
 
 
-def _valid_range(b: ir.IRBuilder, tap: ir.Value, stride: int, pad: int, dil: int, size: int,
-                 count: int) -> tuple[ir.Value, ir.Value]:
+class _Geo(NamedTuple):
+    """A conv geometry as i64 IR values (the arguments of im2col / col2im)."""
+
+    cg: ir.Value
+    h: ir.Value
+    w: ir.Value
+    kh: ir.Value
+    kw: ir.Value
+    sh: ir.Value
+    sw: ir.Value
+    ph: ir.Value
+    pw: ir.Value
+    dh: ir.Value
+    dw: ir.Value
+    oh: ir.Value
+    ow: ir.Value
+
+    @staticmethod
+    def of(g: ConvGeom) -> list[ir.Value]:
+        """The argument list for ``g``."""
+        return [i64(v) for v in (g.cg, g.h, g.w, g.kh, g.kw, *g.stride, *g.padding, *g.dilation,
+                                 *g.out_hw)]
+
+
+def _valid_range(b: ir.IRBuilder, tap: ir.Value, stride: ir.Value, pad: ir.Value, dil: ir.Value,
+                 size: ir.Value, count: ir.Value) -> tuple[ir.Value, ir.Value]:
     """[lo, hi): the outputs o with 0 <= o*stride - pad + tap*dil < size (may be empty)."""
-    start = b.sub(i64(pad), b.mul(tap, i64(dil)))  # o*stride >= start
+    start = b.sub(pad, b.mul(tap, dil))  # o*stride >= start
     lo = b.select(b.icmp_signed(">", start, i64(0)), ceil_div(b, start, stride), i64(0))
-    end = b.add(start, i64(size))  # o*stride < end
-    hi = b.select(b.icmp_signed(">", end, i64(0)), ceil_div(b, end, stride), i64(0))
-    hi = imin(b, hi, i64(count))
+    end = b.add(start, size)  # o*stride < end
+    hi = imin(b, b.select(b.icmp_signed(">", end, i64(0)), ceil_div(b, end, stride), i64(0)),
+              count)
     return imin(b, lo, hi), hi
 
 
-RowFn = Callable[[ir.Value, ir.Value, ir.Value, ir.Value], None]
-ZeroFn = Callable[[ir.Value, ir.Value, ir.Value], None]
+class _Row(NamedTuple):
+    """One output row of one tap: where it lives in col and in the image, and its valid span."""
+
+    col: ir.Value  # element offset of (col row, oh) in the column matrix
+    image: ir.Value | None  # element offset of input row ih in the [Cg, H, W] image (None: pad)
+    lo: ir.Value  # valid output columns [lo, hi); input column = ow*sw + shift
+    hi: ir.Value
+    shift: ir.Value
 
 
-def _taps(b: ir.IRBuilder, g: ConvGeom, body: RowFn, zero_row: ZeroFn | None) -> None:
-    """For each channel, tap and output row: ``body(col row, tap column j, image row, oh)``.
+def _taps(b: ir.IRBuilder, geo: _Geo, body: Callable[[_Row], None], pad_rows: bool) -> None:
+    """Call ``body`` for every (channel, tap, output row); rows in the padding only if pad_rows."""
+    npix = b.mul(geo.oh, geo.ow)
+    with for_range(b, 0, geo.cg, name="c") as c, for_range(b, 0, geo.kh, name="i") as i:
+        lo, hi = _valid_range(b, i, geo.sh, geo.ph, geo.dh, geo.h, geo.oh)
+        with for_range(b, 0, geo.kw, name="j") as j:
+            jlo, jhi = _valid_range(b, j, geo.sw, geo.pw, geo.dw, geo.w, geo.ow)
+            shift = b.sub(b.mul(j, geo.dw), geo.pw)
+            row = b.mul(b.add(b.mul(b.add(b.mul(c, geo.kh), i), geo.kw), j), npix)
 
-    The image row is the element offset of input row ih in the group's [Cg, H, W] image;
-    ``zero_row(col row, j, oh)`` is called instead where ih falls in the padding.
-    """
-    oh_n, (sh, _), (ph, _), (dh, _) = g.out_hw[0], g.stride, g.padding, g.dilation
-    with for_range(b, 0, g.cg, name="c") as c, for_range(b, 0, g.kh, name="i") as i:
-        lo, hi = _valid_range(b, i, sh, ph, dh, g.h, oh_n)
-        with for_range(b, 0, g.kw, name="j") as j:
-            row = b.add(b.mul(b.add(b.mul(c, i64(g.kh)), i), i64(g.kw)), j)
-            if zero_row is not None:
-                for a, z in ((0, lo), (hi, oh_n)):
-                    with for_range(b, a, z, name="zr") as oh:
-                        zero_row(row, j, oh)
+            def at(oh: ir.Value) -> ir.Value:
+                return b.add(row, b.mul(oh, geo.ow))
+
+            for a, z in ((0, lo), (hi, geo.oh)) if pad_rows else ():
+                with for_range(b, a, z, name="zr") as oh:
+                    body(_Row(at(oh), None, jlo, jhi, shift))
             with for_range(b, lo, hi, name="oh") as oh:
-                ih = b.add(b.sub(b.mul(oh, i64(sh)), i64(ph)), b.mul(i, i64(dh)))
-                body(row, j, b.add(b.mul(c, i64(g.h * g.w)), b.mul(ih, i64(g.w))), oh)
+                ih = b.add(b.sub(b.mul(oh, geo.sh), geo.ph), b.mul(i, geo.dh))
+                image = b.add(b.mul(c, b.mul(geo.h, geo.w)), b.mul(ih, geo.w))
+                body(_Row(at(oh), image, jlo, jhi, shift))
 
 
-def _emit_im2col(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
-    """im2col(x, col): x [Cg, H, W] (one image, one group) -> col [Cg*KH*KW, OH*OW]."""
-    name = f"graphc_im2col_{dtype}_{g.tag}"
+def _gather_index(b: ir.IRBuilder, geo: _Geo, ow: ir.Value, shift: ir.Value) -> ir.Value:
+    return b.add(b.mul(ow, geo.sw), shift)
+
+
+def _emit_im2col(module: ir.Module, dtype: str) -> ir.Function:
+    """im2col(x, col, geometry...): x [Cg, H, W] (one image and group) -> col [Kdim, OH*OW]."""
+    name = f"graphc_im2col_{dtype}"
     if name in module.globals:
         return module.globals[name]
     t = FLOAT_TYPES[dtype]
-    fn = new_function(module, name, [t.as_pointer()] * 2, internal=True)
-    x, col = fn.args
-    b = ir.IRBuilder(fn.entry_basic_block)
-    ow_n, sw, pw, dw = g.out_hw[1], g.stride[1], g.padding[1], g.dilation[1]
-    zero = ir.Constant(t, 0.0)
+    fn = new_function(module, name, [t.as_pointer()] * 2 + [I64] * len(_Geo._fields), True)
+    fn.attributes.add("noinline")
+    x, col, geo = fn.args[0], fn.args[1], _Geo(*fn.args[2:])
+    b, zero = ir.IRBuilder(fn.entry_basic_block), ir.Constant(t, 0.0)
 
-    def out_row(row: ir.Value, oh: ir.Value) -> ir.Value:
-        return elem_ptr(b, col, b.mul(row, i64(g.npix)), b.mul(oh, i64(ow_n)))
-
-    def zero_row(row: ir.Value, _j: ir.Value, oh: ir.Value) -> None:
-        dst = out_row(row, oh)
-        with for_range(b, 0, ow_n, name="zw") as ow:
-            b.store(zero, b.gep(dst, [ow]))
-
-    def copy_row(row: ir.Value, j: ir.Value, src_row: ir.Value, oh: ir.Value) -> None:
-        dst, src = out_row(row, oh), b.gep(x, [src_row])
-        lo, hi = _valid_range(b, j, sw, pw, dw, g.w, ow_n)
-        shift = b.sub(b.mul(j, i64(dw)), i64(pw))
-        for a, z in ((0, lo), (hi, ow_n)):
-            with for_range(b, a, z, name="pw") as ow:
+    def fill(row: _Row) -> None:
+        dst = b.gep(col, [row.col])
+        spans = ((0, geo.ow),) if row.image is None else ((0, row.lo), (row.hi, geo.ow))
+        for a, z in spans:
+            with for_range(b, a, z, name="zw") as ow:
                 b.store(zero, b.gep(dst, [ow]))
-        with for_range(b, lo, hi, name="ow") as ow:
-            b.store(b.load(b.gep(src, [b.add(b.mul(ow, i64(sw)), shift)])), b.gep(dst, [ow]))
+        if row.image is None:
+            return
+        src = b.gep(x, [row.image])
+        with for_range(b, row.lo, row.hi, name="ow") as ow:
+            b.store(b.load(b.gep(src, [_gather_index(b, geo, ow, row.shift)])), b.gep(dst, [ow]))
 
-    _taps(b, g, copy_row, zero_row)
+    _taps(b, geo, fill, pad_rows=True)
     b.ret_void()
     return fn
 
 
-def _emit_col2im(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
-    """col2im(col, gx): gx [Cg, H, W] += the taps of col [Cg*KH*KW, OH*OW] (gx pre-zeroed)."""
-    name = f"graphc_col2im_{dtype}_{g.tag}"
+def _emit_col2im(module: ir.Module, dtype: str) -> ir.Function:
+    """col2im(col, gx, geometry...): gx [Cg, H, W] += the taps of col (gx pre-zeroed)."""
+    name = f"graphc_col2im_{dtype}"
     if name in module.globals:
         return module.globals[name]
     t = FLOAT_TYPES[dtype]
-    fn = new_function(module, name, [t.as_pointer()] * 2, internal=True)
-    col, gx = fn.args
+    fn = new_function(module, name, [t.as_pointer()] * 2 + [I64] * len(_Geo._fields), True)
+    fn.attributes.add("noinline")
+    col, gx, geo = fn.args[0], fn.args[1], _Geo(*fn.args[2:])
     b = ir.IRBuilder(fn.entry_basic_block)
-    ow_n, sw, pw, dw = g.out_hw[1], g.stride[1], g.padding[1], g.dilation[1]
 
-    def add_row(row: ir.Value, j: ir.Value, dst_row: ir.Value, oh: ir.Value) -> None:
-        src = elem_ptr(b, col, b.mul(row, i64(g.npix)), b.mul(oh, i64(ow_n)))
-        dst = b.gep(gx, [dst_row])
-        lo, hi = _valid_range(b, j, sw, pw, dw, g.w, ow_n)
-        shift = b.sub(b.mul(j, i64(dw)), i64(pw))
-        with for_range(b, lo, hi, name="ow") as ow:
-            ptr = b.gep(dst, [b.add(b.mul(ow, i64(sw)), shift)])
+    def add(row: _Row) -> None:
+        src, dst = b.gep(col, [row.col]), b.gep(gx, [row.image])
+        with for_range(b, row.lo, row.hi, name="ow") as ow:
+            ptr = b.gep(dst, [_gather_index(b, geo, ow, row.shift)])
             b.store(b.fadd(b.load(ptr), b.load(b.gep(src, [ow]))), ptr)
 
-    _taps(b, g, add_row, None)
+    _taps(b, geo, add, pad_rows=False)
     b.ret_void()
     return fn
 
@@ -288,7 +318,8 @@ class _Kernel:
         image = self.image(x, n, grp)
         if self.g.direct:
             return image
-        self.b.call(_emit_im2col(self.b.module, self.dtype, self.g), [image, self.col])
+        im2col = _emit_im2col(self.b.module, self.dtype)
+        self.b.call(im2col, [image, self.col, *_Geo.of(self.g)])
         return self.col
 
     def at(self, base: ir.Value, *terms: tuple[ir.Value | int, int]) -> ir.Value:
@@ -326,7 +357,7 @@ def emit_conv2d_input_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Fun
                (k.at(gy, (n, g.o * g.npix), (grp, g.og * g.npix)), g.npix, 1), (cols, g.npix),
                0.0)
         if not g.direct:
-            k.b.call(_emit_col2im(module, dtype, g), [k.col, image])
+            k.b.call(_emit_col2im(module, dtype), [k.col, image, *_Geo.of(g)])
     return k.finish()
 
 

@@ -59,9 +59,11 @@ def _emitter(emit, shapes: GeomShapes) -> Callable[[KernelCtx], None]:  # noqa: 
     return lower
 
 
-for _op, _emit, _shapes in ((ops.conv2d, conv.emit_conv2d, _forward),
-                            (ops.conv2d_input_grad, conv.emit_conv2d_input_grad, _input_grad),
-                            (ops.conv2d_weight_grad, conv.emit_conv2d_weight_grad, _weight_grad)):
+for _op, _emit, _shapes in (
+    (ops.conv2d, conv.emit_conv2d, _forward),
+    (ops.conv2d_input_grad, conv.emit_conv2d_input_grad, _input_grad),
+    (ops.conv2d_weight_grad, conv.emit_conv2d_weight_grad, _weight_grad),
+):
     kernel(_op, scratch=_scratch(_shapes))(_emitter(_emit, _shapes))
 
 _conv_forward = _emitter(conv.emit_conv2d, _forward)

@@ -45,9 +45,11 @@ class CompileReport:
 
     def __str__(self) -> str:
         dims = ", ".join(f"{k}={v}" for k, v in sorted(self.dims.items())) or "static"
-        return (f"llvm compile [{dims}]: cache {self.cache}; IR build {self.ir_build * 1e3:.1f} ms, "
-                f"optimize {self.optimize * 1e3:.1f} ms, codegen {self.codegen * 1e3:.1f} ms, "
-                f"load {self.load * 1e3:.1f} ms; arena {self.arena_bytes} bytes")
+        return (
+            f"llvm compile [{dims}]: cache {self.cache}; IR build {self.ir_build * 1e3:.1f} ms, "
+            f"optimize {self.optimize * 1e3:.1f} ms, codegen {self.codegen * 1e3:.1f} ms, "
+            f"load {self.load * 1e3:.1f} ms; arena {self.arena_bytes} bytes"
+        )
 
 
 @dataclass
@@ -84,8 +86,13 @@ def backend_fingerprint() -> str:
 
 def _key(graph_text: str, dims: dict[str, int], opt_level: int) -> str:
     dims_text = json.dumps(sorted(dims.items()))
-    return cache.make_key(codegen.CODEGEN_VERSION, backend_fingerprint(), graph_text, dims_text,
-                          jit.toolchain_id(opt_level))
+    return cache.make_key(
+        codegen.CODEGEN_VERSION,
+        backend_fingerprint(),
+        graph_text,
+        dims_text,
+        jit.toolchain_id(opt_level),
+    )
 
 
 def _param_array(p: Value) -> np.ndarray:
@@ -108,7 +115,7 @@ class LLVMExecutable:
         self.text = print_graph(graph) + ("// profile\n" if profile else "")
         self.variants: dict[tuple, Variant] = {}
         self._compile_lock = threading.Lock()
-        self.update_params = [p for p, _ in graph.updates]
+        self.update_index = [graph.params.index(p) for p, _ in graph.updates]
 
     # -- compiling -------------------------------------------------------------------------
     def variant(self, dims: dict[str, int]) -> Variant:
@@ -132,28 +139,32 @@ class LLVMExecutable:
             cache.store(key, entry)
         t0 = time.perf_counter()
         loaded = jit.Loaded(entry.obj)
-        report = CompileReport(dims, where, timings.ir_build, timings.optimize, timings.codegen,
-                               time.perf_counter() - t0, entry.meta["arena_bytes"])
+        report = CompileReport(
+            dims,
+            where,
+            timings.ir_build,
+            timings.optimize,
+            timings.codegen,
+            time.perf_counter() - t0,
+            entry.meta["arena_bytes"],
+        )
         return Variant(entry.meta, loaded, report)
 
     # -- running ---------------------------------------------------------------------------
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
         var = self.variants.get(tuple(sorted(dims.items()))) or self.variant(dims)
-        block = var.block
-        keep = []
-        for i, a in enumerate(inputs):
-            if not a.flags.c_contiguous:
-                a = np.ascontiguousarray(a)
-                keep.append(a)
-            block[i] = a.ctypes.data
-        params = self._bind_params(var)
+        inputs = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in inputs]
         outs = [np.empty(shape, dtype) for shape, dtype in var.out_specs]
-        base = var.n_in + var.n_par
-        for k, o in enumerate(outs):
-            block[base + k] = o.ctypes.data
-        with var.lock:  # one arena per variant: concurrent calls take turns
+        with var.lock:  # one argument block and arena per variant: calls take turns
+            block = var.block
+            for i, a in enumerate(inputs):
+                block[i] = a.ctypes.data
+            params = self._bind_params(var)
+            base = var.n_in + var.n_par
+            for k, o in enumerate(outs):
+                block[base + k] = o.ctypes.data
             var.entry(ctypes.addressof(block))
-        return outs + [params[self._param_index(p)] for p in self.update_params]
+        return outs + [params[j] for j in self.update_index]
 
     def _bind_params(self, var: Variant) -> list[np.ndarray]:
         arrays = []
@@ -165,9 +176,6 @@ class LLVMExecutable:
                 var.block[var.n_in + j] = arr.ctypes.data
             arrays.append(arr)
         return arrays
-
-    def _param_index(self, p: Value) -> int:
-        return self.graph.params.index(p)
 
     # -- inspection ------------------------------------------------------------------------
     def _dims_for(self, dims: dict[str, int] | None) -> dict[str, int]:
@@ -196,7 +204,9 @@ class LLVMExecutable:
             raise BackendError("compile with profile=True to collect per-node cycle counts")
         var = self.variant(self._dims_for(dims))
         n = len(self.graph.nodes)
-        counts = (ctypes.c_int64 * n).from_address(var.loaded.address(codegen.PROFILE_SYMBOL, data=True))
+        counts = (ctypes.c_int64 * n).from_address(
+            var.loaded.address(codegen.PROFILE_SYMBOL, data=True)
+        )
         rows = [(f"%{i} {node.describe()}", counts[i]) for i, node in enumerate(self.graph.nodes)]
         return sorted(rows, key=lambda r: -r[1])
 

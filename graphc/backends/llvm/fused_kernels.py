@@ -15,7 +15,7 @@ from llvmlite import ir
 from graphc import ops
 from graphc.backends.llvm.linalg_kernels import _scratch as gemm_scratch
 from graphc.backends.llvm.linalg_kernels import gemm_call, matmul_shape
-from graphc.backends.llvm.loops import View, elementwise, const
+from graphc.backends.llvm.loops import View, const, elementwise
 from graphc.backends.llvm.lowering import SCALAR, KernelCtx, Scalar, kernel
 from graphc.backends.llvm.reduce_kernels import (
     COMBINE,
@@ -57,8 +57,15 @@ def _fused_reduce(k: KernelCtx) -> None:
     keep = View.dense(out.ptr, out.dtype, keep_shape(shape, axes))
     dtype = k.node.body.outputs[0].type.dtype
     value = lambda xs: eval_body(k, k.node.body, xs)[0]  # noqa: E731
-    reduce_views(k.b, [v.broadcast(shape) for v in k.ins], shape, keep,
-                 COMBINE[kind](dtype), identity(kind, dtype), value)
+    reduce_views(
+        k.b,
+        [v.broadcast(shape) for v in k.ins],
+        shape,
+        keep,
+        COMBINE[kind](dtype),
+        identity(kind, dtype),
+        value,
+    )
     if kind == "mean":
         divide_by_count(k.b, keep, math.prod(shape[a] for a in axes))
 
@@ -115,16 +122,20 @@ def _fused_matmul(k: KernelCtx) -> None:
 
 def copy_unless_same(b: ir.IRBuilder, src: View, dst: View) -> None:
     """dst = src, skipped at run time when both are the same buffer (an in-place update)."""
-    same = b.icmp_unsigned("==", b.ptrtoint(src.ptr, ir.IntType(64)),
-                           b.ptrtoint(dst.ptr, ir.IntType(64)))
+    same = b.icmp_unsigned(
+        "==", b.ptrtoint(src.ptr, ir.IntType(64)), b.ptrtoint(dst.ptr, ir.IntType(64))
+    )
     with b.if_then(b.not_(same)):
         copy(b, src, dst)
 
 
 def register_fused() -> None:
     """Register lowerings for whichever fused ops the catalogue defines."""
-    table = {"fused": (_fused, None), "fused_reduce": (_fused_reduce, None),
-             "fused_matmul": (_fused_matmul, gemm_scratch)}
+    table = {
+        "fused": (_fused, None),
+        "fused_reduce": (_fused_reduce, None),
+        "fused_matmul": (_fused_matmul, gemm_scratch),
+    }
     for name, (fn, scratch) in table.items():
         op = REGISTRY.get(name)
         if op is not None:

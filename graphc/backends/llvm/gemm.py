@@ -41,6 +41,7 @@ from graphc.backends.llvm.kernel_ir import (
     I64,
     ceil_div,
     compile_kernel_for_test,
+    compile_kernels_for_test,
     elem_ptr,
     for_range,
     i64,
@@ -51,6 +52,7 @@ from graphc.ir.errors import BackendError
 
 __all__ = [
     "compile_kernel_for_test",
+    "compile_kernels_for_test",
     "emit_batched_gemm",
     "emit_gemm",
     "gemm_config",

@@ -52,7 +52,9 @@ def _suffix(t: ir.Type) -> str:
     return f"i{t.width}"
 
 
-def declare_intrinsic(module: ir.Module, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
+def declare_intrinsic(
+    module: ir.Module, name: str, ret: ir.Type, args: Sequence[ir.Type]
+) -> ir.Function:
     """Get or declare ``llvm.<name>.<type suffix>`` (suffix from the first argument)."""
     full = f"llvm.{name}.{_suffix(args[0])}" if args else f"llvm.{name}"
     existing = module.globals.get(full)
@@ -61,7 +63,9 @@ def declare_intrinsic(module: ir.Module, name: str, ret: ir.Type, args: Sequence
     return ir.Function(module, ir.FunctionType(ret, list(args)), full)
 
 
-def call_intrinsic(b: ir.IRBuilder, name: str, *args: ir.Value, ret: ir.Type | None = None) -> ir.Value:
+def call_intrinsic(
+    b: ir.IRBuilder, name: str, *args: ir.Value, ret: ir.Type | None = None
+) -> ir.Value:
     fn = declare_intrinsic(b.module, name, ret or args[0].type, [a.type for a in args])
     return b.call(fn, list(args))
 

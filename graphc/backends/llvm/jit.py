@@ -28,7 +28,11 @@ def _init() -> None:
 def host() -> tuple[str, str, str]:
     """(target triple, CPU name, CPU features) of this machine."""
     _init()
-    return llvm.get_process_triple(), llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+    return (
+        llvm.get_process_triple(),
+        llvm.get_host_cpu_name(),
+        llvm.get_host_cpu_features().flatten(),
+    )
 
 
 def toolchain_id(opt: int = OPT_LEVEL) -> str:

@@ -173,6 +173,11 @@ def optimize_module(mod: llvm.ModuleRef, tm: llvm.TargetMachine, level: int = 3)
 
 def compile_kernel_for_test(module: ir.Module, name: str) -> Callable[..., None]:
     """JIT ``module`` at O3 for this host and return function ``name`` as a ctypes callable."""
+    return compile_kernels_for_test(module, [name])[name]
+
+
+def compile_kernels_for_test(module: ir.Module, names: list[str]) -> dict[str, Callable[..., None]]:
+    """JIT ``module`` once and return ctypes callables for each of ``names``."""
     tm = host_target_machine()
     module.triple, module.data_layout = llvm.get_process_triple(), str(tm.target_data)
     mod = llvm.parse_assembly(str(module))
@@ -180,8 +185,11 @@ def compile_kernel_for_test(module: ir.Module, name: str) -> Callable[..., None]
     optimize_module(mod, tm)
     engine = llvm.create_mcjit_compiler(mod, tm)
     engine.finalize_object()
-    fnty = module.globals[name].function_type
-    argtypes = [_CTYPES.get(str(a), ctypes.c_void_p) for a in fnty.args]
-    cfunc: Any = ctypes.CFUNCTYPE(None, *argtypes)(engine.get_function_address(name))
-    cfunc.engine = engine  # the engine owns the code: keep it alive as long as the callable
-    return cfunc
+    out = {}
+    for name in names:
+        fnty = module.globals[name].function_type
+        argtypes = [_CTYPES.get(str(a), ctypes.c_void_p) for a in fnty.args]
+        cfunc: Any = ctypes.CFUNCTYPE(None, *argtypes)(engine.get_function_address(name))
+        cfunc.engine = engine  # the engine owns the code: keep it alive as long as the callable
+        out[name] = cfunc
+    return out

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from graphc.backends.llvm import arena
 from graphc.backends.llvm.loops import contiguous_strides
-from graphc.backends.llvm.views import Alias, place_views
 from graphc.backends.llvm.lowering import KERNEL, SCALAR, SCRATCH
+from graphc.backends.llvm.views import Alias, place_views
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ops import core
 
@@ -62,8 +62,9 @@ class Layout:
 def plan(graph: Graph, dims: dict[str, int]) -> Layout:
     """Assign a buffer to every value of ``graph`` with ``dims`` bound."""
     shapes = {v: v.type.concrete(dims) for v in graph.values()}
-    lay = Layout(shapes, n_inputs=len(graph.inputs), n_params=len(graph.params),
-                 n_outputs=len(graph.outputs))
+    lay = Layout(
+        shapes, n_inputs=len(graph.inputs), n_params=len(graph.params), n_outputs=len(graph.outputs)
+    )
     for i, v in enumerate(graph.arguments):
         lay.where[v] = Loc("arg", i)
     for n in graph.nodes:

@@ -53,10 +53,19 @@ def matmul_shape(a: View, b: View) -> MatmulShape:
     (ash, ast), (bsh, bst) = _as_matrix(a, True), _as_matrix(b, False)
     rank = max(len(ash), len(bsh)) - 2
     pad_a, pad_b = rank - (len(ash) - 2), rank - (len(bsh) - 2)
-    batch = tuple(max(x, y) for x, y in zip((1,) * pad_a + ash[:-2], (1,) * pad_b + bsh[:-2],
-                                           strict=True))
-    return MatmulShape(batch, ash[-2], bsh[-1], ash[-1], _batch(ash, ast, pad_a),
-                       _batch(bsh, bst, pad_b), (ast[-2], ast[-1]), (bst[-2], bst[-1]))
+    batch = tuple(
+        max(x, y) for x, y in zip((1,) * pad_a + ash[:-2], (1,) * pad_b + bsh[:-2], strict=True)
+    )
+    return MatmulShape(
+        batch,
+        ash[-2],
+        bsh[-1],
+        ash[-1],
+        _batch(ash, ast, pad_a),
+        _batch(bsh, bst, pad_b),
+        (ast[-2], ast[-1]),
+        (bst[-2], bst[-1]),
+    )
 
 
 def _batch(shape: tuple[int, ...], strides: tuple[int, ...], pad: int) -> tuple[int, ...]:
@@ -69,20 +78,39 @@ def _scratch(node: Node, ins: list, outs: list) -> int:
     return gemm.gemm_workspace_bytes(dtype.short) if dtype.is_float else 0
 
 
-def gemm_call(k: KernelCtx, ms: MatmulShape, a: View, b: View, c: View,
-              alpha: float = 1.0, beta: float = 0.0) -> None:
+def gemm_call(
+    k: KernelCtx, ms: MatmulShape, a: View, b: View, c: View, alpha: float = 1.0, beta: float = 0.0
+) -> None:
     """C = alpha * A @ B + beta * C per batch element, through E2's GEMM (A, B any strides)."""
     bld, dtype = k.b, a.dtype
     fn = runtime.declare_gemm(k.module, dtype.short)
     ty = value_type(dtype)
     (rsa, csa), (rsb, csb) = ms.a_mat, ms.b_mat
     with loop_nest(bld, list(ms.batch)) as idx:
-        offs = [_offset(bld, idx, s, v.offset) for s, v in ((ms.a_batch, a), (ms.b_batch, b),
-                                                             (ms.c_batch, c))]
+        offs = [
+            _offset(bld, idx, s, v.offset)
+            for s, v in ((ms.a_batch, a), (ms.b_batch, b), (ms.c_batch, c))
+        ]
         pa, pb, pc = (address(bld, v, o) for v, o in zip((a, b, c), offs, strict=True))
-        bld.call(fn, [i64(ms.m), i64(ms.n), i64(ms.k), pa, i64(rsa), i64(csa), pb, i64(rsb),
-                      i64(csb), pc, i64(ms.n), ir.Constant(ty, alpha), ir.Constant(ty, beta),
-                      k.scratch])
+        bld.call(
+            fn,
+            [
+                i64(ms.m),
+                i64(ms.n),
+                i64(ms.k),
+                pa,
+                i64(rsa),
+                i64(csa),
+                pb,
+                i64(rsb),
+                i64(csb),
+                pc,
+                i64(ms.n),
+                ir.Constant(ty, alpha),
+                ir.Constant(ty, beta),
+                k.scratch,
+            ],
+        )
 
 
 def _offset(b: ir.IRBuilder, idx: list[ir.Value], strides: Sequence[int], base: int) -> ir.Value:

@@ -54,20 +54,29 @@ class View:
 
     def permute(self, perm: Sequence[int]) -> View:
         return replace(
-            self, shape=tuple(self.shape[p] for p in perm), strides=tuple(self.strides[p] for p in perm)
+            self,
+            shape=tuple(self.shape[p] for p in perm),
+            strides=tuple(self.strides[p] for p in perm),
         )
 
     def with_layout(self, shape: Sequence[int], strides: Sequence[int], offset: int = 0) -> View:
-        return replace(self, shape=tuple(shape), strides=tuple(strides), offset=self.offset + offset)
+        return replace(
+            self, shape=tuple(shape), strides=tuple(strides), offset=self.offset + offset
+        )
 
     def is_dense(self) -> bool:
         return self.offset == 0 and all(
-            s == c for d, s, c in zip(self.shape, self.strides, contiguous_strides(self.shape), strict=True)
+            s == c
+            for d, s, c in zip(
+                self.shape, self.strides, contiguous_strides(self.shape), strict=True
+            )
             if d != 1
         )
 
 
-def coalesce(shape: Sequence[int], strides: Sequence[Sequence[int]]) -> tuple[list[int], list[list[int]]]:
+def coalesce(
+    shape: Sequence[int], strides: Sequence[Sequence[int]]
+) -> tuple[list[int], list[list[int]]]:
     """Merge adjacent dims that every operand walks contiguously; drop size-1 dims."""
     dims = [(d, [s[i] for s in strides]) for i, d in enumerate(shape) if d != 1]
     if not dims:
@@ -122,16 +131,19 @@ def store(b: ir.IRBuilder, v: View, index: ir.Value, x: ir.Value) -> None:
 
 
 def _align(t: ir.Type) -> int:
-    return {1: 1, 8: 1, 32: 4, 64: 8}[t.width] if isinstance(t, ir.IntType) else (
-        4 if isinstance(t, ir.FloatType) else 8
+    return (
+        {1: 1, 8: 1, 32: 4, 64: 8}[t.width]
+        if isinstance(t, ir.IntType)
+        else (4 if isinstance(t, ir.FloatType) else 8)
     )
 
 
 Body = Callable[[list[ir.Value]], list[ir.Value]]
 
 
-def elementwise(b: ir.IRBuilder, shape: Sequence[int], ins: Sequence[View], outs: Sequence[View],
-                body: Body) -> None:
+def elementwise(
+    b: ir.IRBuilder, shape: Sequence[int], ins: Sequence[View], outs: Sequence[View], body: Body
+) -> None:
     """outs[...] = body(ins[...]) over ``shape``; every view is already laid out as ``shape``."""
     views = [*ins, *outs]
     dims, strides = coalesce(shape, [v.strides for v in views])
@@ -141,11 +153,14 @@ def elementwise(b: ir.IRBuilder, shape: Sequence[int], ins: Sequence[View], outs
     def emit(level: int, bases: list[ir.Value]) -> None:
         if level == len(dims):
             vals = [load(b, v, base) for v, base in zip(ins, bases, strict=False)]
-            for v, base, x in zip(outs, bases[len(ins):], body(vals), strict=True):
+            for v, base, x in zip(outs, bases[len(ins) :], body(vals), strict=True):
                 store(b, v, base, x)
             return
         with for_range(b, dims[level]) as i:
-            emit(level + 1, [_step(b, base, i, s[level]) for base, s in zip(bases, strides, strict=True)])
+            emit(
+                level + 1,
+                [_step(b, base, i, s[level]) for base, s in zip(bases, strides, strict=True)],
+            )
 
     emit(0, [i64(v.offset) for v in views])
 
@@ -169,7 +184,9 @@ def loop_nest(b: ir.IRBuilder, dims: Sequence[int]) -> Iterator[list[ir.Value]]:
         yield [i, *rest]
 
 
-def linear(b: ir.IRBuilder, idx: Sequence[ir.Value], strides: Sequence[int], offset: int = 0) -> ir.Value:
+def linear(
+    b: ir.IRBuilder, idx: Sequence[ir.Value], strides: Sequence[int], offset: int = 0
+) -> ir.Value:
     """offset + sum(idx[k] * strides[k]) as an i64."""
     acc: ir.Value = i64(offset)
     for i, s in zip(idx, strides, strict=True):

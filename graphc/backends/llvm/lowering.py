@@ -91,8 +91,9 @@ def lowers(*ops: OpDef) -> Callable[[ScalarFn], ScalarFn]:
     return register
 
 
-def kernel(*ops: OpDef, scratch: ScratchFn | None = None, views: bool = False
-           ) -> Callable[[KernelFn], KernelFn]:
+def kernel(
+    *ops: OpDef, scratch: ScratchFn | None = None, views: bool = False
+) -> Callable[[KernelFn], KernelFn]:
     """Register a kernel emitter for ``ops``: optional scratch-size rule; ``views=True`` if it
     reads its inputs through their strides (so view ops feeding it need no copy)."""
 

@@ -13,42 +13,85 @@ import math
 
 h = float.fromhex
 
-LN2 = {32: (h("0x1.62e4p-1"), h("0x1.7f7d1cp-20")), 64: (h("0x1.62e42feep-1"), h("0x1.a39ef35793c76p-33"))}
+LN2 = {
+    32: (h("0x1.62e4p-1"), h("0x1.7f7d1cp-20")),
+    64: (h("0x1.62e42feep-1"), h("0x1.a39ef35793c76p-33")),
+}
 LOG2E = h("0x1.71547652b82fep+0")
 PIO2 = (h("0x1.921fb54440000p+0"), h("0x1.68c234c4c0000p-39"), h("0x1.98a2e03707345p-77"))
 TWO_OVER_PI = h("0x1.45f306dc9c883p-1")
 
 # Taylor terms beyond r: expm1(r) = r + r^2 * (1/2! + r/3! + ...), |r| <= ln2/2
-EXPM1 = {32: [1 / math.factorial(n) for n in range(2, 8)],
-         64: [1 / math.factorial(n) for n in range(2, 15)]}
+EXPM1 = {
+    32: [1 / math.factorial(n) for n in range(2, 8)],
+    64: [1 / math.factorial(n) for n in range(2, 15)],
+}
 # log(1+f) = f - (hf - s*(hf + R)), R = z*(2/3 + 2/5 z + ...), s = f/(2+f), z = s*s <= 0.0295
 LOG_R = {32: [2 / (2 * n + 1) for n in range(1, 7)], 64: [2 / (2 * n + 1) for n in range(1, 13)]}
 # sin(r) = r + r^3 * S(r^2), cos(r) = 1 - r^2/2 + r^4 * C(r^2) for |r| <= pi/4 (computed in f64)
 SIN = [(-1) ** n / math.factorial(2 * n + 1) for n in range(1, 10)]
 COS = [(-1) ** n / math.factorial(2 * n) for n in range(2, 11)]
 
-ERF_SMALL = [h(x) for x in (
-    "0x1.20dd750429b6dp+0", "-0x1.812746b0379e6p-2", "0x1.ce2f21a042b20p-4",
-    "-0x1.b82ce3128499ap-6", "0x1.565bcd0db0293p-8", "-0x1.c02db3d8ec417p-11",
-    "0x1.f9a321a1047ecp-14", "-0x1.f4d1df376eb03p-17", "0x1.b9def1868d920p-20",
-    "-0x1.5f1d35fff3b0bp-23", "0x1.f7a40a2e3430cp-27", "-0x1.386aa8894a52ep-30",
-    "0x1.05796a74048abp-34",
-)]
-ERFC_MID = [h(x) for x in (  # in (x - 1.5), x in [1, 2]
-    "0x1.494daffa2ad68p-2", "-0x1.4f1988444caf7p-3", "0x1.37ea271bc54acp-4",
-    "-0x1.0dc51d2941eb7p-5", "0x1.b65944f3529d6p-7", "-0x1.513ed75ffed80p-8",
-    "0x1.ee705e6fed765p-10", "-0x1.5b0abff60050ep-11", "0x1.d4509ee989722p-13",
-    "-0x1.30c0e4450db4fp-14", "0x1.7f98ee9106d08p-16", "-0x1.d41a03a4f2ac2p-18",
-    "0x1.15831ef0f4bf5p-19", "-0x1.3f522ee142244p-21", "0x1.63da817d25a23p-23",
-    "-0x1.a6ec569aaaf7bp-25", "0x1.fa01b209ab477p-27",
-)]
-ERFC_TAIL = [h(x) for x in (  # in (x - 4), x in [2, 6]; padded with zeros to ERFC_MID's length
-    "0x1.18932bf131eaep-3", "-0x1.0949220292555p-5", "0x1.e9414549d0c84p-8",
-    "-0x1.b8b5bf4b86bf5p-10", "0x1.845084f727822p-12", "-0x1.4fa99be7dda2cp-14",
-    "0x1.1882f10ec441ap-16", "-0x1.e3242e3353f27p-19", "0x1.cc9e8ee6296e0p-21",
-    "0x1.574b5f25e09acp-23", "0x1.49a5229c17b93p-22", "0x1.3ce6bae6f0e58p-23",
-    "0x1.cb24d163726d8p-25", "0x1.63ba7fa266125p-27", "0x1.1dff28ef921abp-30",
-)] + [0.0, 0.0]
+ERF_SMALL = [
+    h(x)
+    for x in (
+        "0x1.20dd750429b6dp+0",
+        "-0x1.812746b0379e6p-2",
+        "0x1.ce2f21a042b20p-4",
+        "-0x1.b82ce3128499ap-6",
+        "0x1.565bcd0db0293p-8",
+        "-0x1.c02db3d8ec417p-11",
+        "0x1.f9a321a1047ecp-14",
+        "-0x1.f4d1df376eb03p-17",
+        "0x1.b9def1868d920p-20",
+        "-0x1.5f1d35fff3b0bp-23",
+        "0x1.f7a40a2e3430cp-27",
+        "-0x1.386aa8894a52ep-30",
+        "0x1.05796a74048abp-34",
+    )
+]
+ERFC_MID = [
+    h(x)
+    for x in (  # in (x - 1.5), x in [1, 2]
+        "0x1.494daffa2ad68p-2",
+        "-0x1.4f1988444caf7p-3",
+        "0x1.37ea271bc54acp-4",
+        "-0x1.0dc51d2941eb7p-5",
+        "0x1.b65944f3529d6p-7",
+        "-0x1.513ed75ffed80p-8",
+        "0x1.ee705e6fed765p-10",
+        "-0x1.5b0abff60050ep-11",
+        "0x1.d4509ee989722p-13",
+        "-0x1.30c0e4450db4fp-14",
+        "0x1.7f98ee9106d08p-16",
+        "-0x1.d41a03a4f2ac2p-18",
+        "0x1.15831ef0f4bf5p-19",
+        "-0x1.3f522ee142244p-21",
+        "0x1.63da817d25a23p-23",
+        "-0x1.a6ec569aaaf7bp-25",
+        "0x1.fa01b209ab477p-27",
+    )
+]
+ERFC_TAIL = [
+    h(x)
+    for x in (  # in (x - 4), x in [2, 6]; padded with zeros to ERFC_MID's length
+        "0x1.18932bf131eaep-3",
+        "-0x1.0949220292555p-5",
+        "0x1.e9414549d0c84p-8",
+        "-0x1.b8b5bf4b86bf5p-10",
+        "0x1.845084f727822p-12",
+        "-0x1.4fa99be7dda2cp-14",
+        "0x1.1882f10ec441ap-16",
+        "-0x1.e3242e3353f27p-19",
+        "0x1.cc9e8ee6296e0p-21",
+        "0x1.574b5f25e09acp-23",
+        "0x1.49a5229c17b93p-22",
+        "0x1.3ce6bae6f0e58p-23",
+        "0x1.cb24d163726d8p-25",
+        "0x1.63ba7fa266125p-27",
+        "0x1.1dff28ef921abp-30",
+    )
+] + [0.0, 0.0]
 
 
 class Limits:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.irutil import FM, FM_REDUCE, I1, I64, Arith, i64
+from graphc.backends.llvm.irutil import FM, FM_REDUCE, I64, Arith, i64
 from graphc.backends.llvm.loops import View, fill, load, loop_nest, store
 from graphc.backends.llvm.lowering import KernelCtx, kernel
 from graphc.backends.llvm.reduce_kernels import (
@@ -44,7 +44,9 @@ def _intrinsic(a: Arith, name: str) -> ir.Function:
     return declare_intrinsic(a.module, name, a.ty, [a.ty, a.ty])
 
 
-def _softmax_family(k: KernelCtx, finish: Callable[[Arith, ir.Value, ir.Value, ir.Value], ir.Value]):  # noqa: ANN202
+def _softmax_family(
+    k: KernelCtx, finish: Callable[[Arith, ir.Value, ir.Value, ir.Value], ir.Value]
+):  # noqa: ANN202
     b, x, out = k.b, k.ins[0], k.outs[0]
     axis = k.attrs["axis"]
     if x.size == 0:
@@ -102,8 +104,9 @@ def _mse(k: KernelCtx) -> None:
         return a.mul(d, d)
 
     add = lambda bb, acc, v: bb.fadd(acc, v, flags=FM_REDUCE)  # noqa: E731
-    reduce_views(b, [x.broadcast(shape), y.broadcast(shape)], shape, keep, add,
-                 identity("sum", x.dtype), sq)
+    reduce_views(
+        b, [x.broadcast(shape), y.broadcast(shape)], shape, keep, add, identity("sum", x.dtype), sq
+    )
     divide_by_count(b, keep, math.prod(shape))
 
 
@@ -158,8 +161,11 @@ def _pool(k: KernelCtx, kind: str) -> None:
             i, j = b.sdiv(t, i64(kw)), b.srem(t, i64(kw))
             at, ok = position(oh, ow, i, j)
             v = a.select(ok, load(b, flat_x, b.add(xbase, at)), pad)
-            cell[0] = (b.call(_intrinsic(a, "maximum"), [cell[0], v]) if kind == "max"
-                       else b.fadd(cell[0], v, flags=FM))
+            cell[0] = (
+                b.call(_intrinsic(a, "maximum"), [cell[0], v])
+                if kind == "max"
+                else b.fadd(cell[0], v, flags=FM)
+            )
         result = cell[0] if kind == "max" else a.div(cell[0], a.c(float(kh * kw)))
         o_at = b.add(b.mul(b.add(b.mul(p, i64(oh_n)), oh), i64(ow_n)), ow)
         store(b, flat_out, o_at, result)
@@ -179,8 +185,10 @@ def _pool_grad(k: KernelCtx, x: View | None, gy: View, gx: View) -> None:
     h, w = gx.shape[2:]
     a = k.scalar([gy.dtype], gy.dtype).arith()
     (kh, kw), position = _pool_positions(k, n * c, (oh_n, ow_n), gx)
-    flat = {name: View.dense(v.ptr, v.dtype, (v.size,)) for name, v in
-            (("gy", gy), ("gx", gx), *((("x", x),) if x is not None else ()))}
+    flat = {
+        name: View.dense(v.ptr, v.dtype, (v.size,))
+        for name, v in (("gy", gy), ("gx", gx), *((("x", x),) if x is not None else ()))
+    }
     with loop_nest(b, [n * c, oh_n, ow_n]) as (p, oh, ow):
         base = b.mul(p, i64(h * w))
         g = load(b, flat["gy"], b.add(b.mul(b.add(b.mul(p, i64(oh_n)), oh), i64(ow_n)), ow))
@@ -189,9 +197,17 @@ def _pool_grad(k: KernelCtx, x: View | None, gy: View, gx: View) -> None:
             _spread(k, flat["gx"], base, kh * kw, kw, lambda t, at, ok: share, position, oh, ow)
         else:
             best = _first_max(k, a, flat["x"], base, kh * kw, kw, position, oh, ow)
-            _spread(k, flat["gx"], base, kh * kw, kw,
-                    lambda t, at, ok: a.select(b.icmp_signed("==", t, best), g, a.c(0.0)),
-                    position, oh, ow)
+            _spread(
+                k,
+                flat["gx"],
+                base,
+                kh * kw,
+                kw,
+                lambda t, at, ok: a.select(b.icmp_signed("==", t, best), g, a.c(0.0)),
+                position,
+                oh,
+                ow,
+            )
 
 
 def _elem(v: View) -> ir.Type:

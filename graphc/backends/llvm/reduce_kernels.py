@@ -39,8 +39,11 @@ def _float_or_int(fop: str, iop: str) -> Callable[[DType], Combine]:
             if fop.startswith("llvm."):
                 return lambda b, acc, x: call_intrinsic(b, fop[5:], acc, x)
             return lambda b, acc, x: getattr(b, fop)(acc, x, flags=FM_REDUCE)
-        return lambda b, acc, x: call_intrinsic(b, iop[5:], acc, x) if iop.startswith("llvm.") \
+        return lambda b, acc, x: (
+            call_intrinsic(b, iop[5:], acc, x)
+            if iop.startswith("llvm.")
             else getattr(b, iop)(acc, x)
+        )
 
     return make
 
@@ -57,11 +60,16 @@ COMBINE = {
 def identity(kind: str, dtype: DType) -> ir.Constant:
     ty = value_type(dtype)
     if dtype.is_float:
-        return ir.Constant(ty, {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -math.inf,
-                                "min": math.inf}[kind])
+        return ir.Constant(
+            ty, {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -math.inf, "min": math.inf}[kind]
+        )
     bits = ty.width
-    return ir.Constant(ty, {"sum": 0, "mean": 0, "prod": 1, "max": -(2 ** (bits - 1)),
-                            "min": 2 ** (bits - 1) - 1}[kind])
+    return ir.Constant(
+        ty,
+        {"sum": 0, "mean": 0, "prod": 1, "max": -(2 ** (bits - 1)), "min": 2 ** (bits - 1) - 1}[
+            kind
+        ],
+    )
 
 
 @contextmanager
@@ -89,8 +97,15 @@ def accumulate(b: ir.IRBuilder, n: int, init: ir.Value) -> Iterator[tuple[ir.Val
     cell[0] = acc
 
 
-def reduce_views(b: ir.IRBuilder, ins: Sequence[View], shape: Sequence[int], out: View,
-                 combine: Combine, init: ir.Value, value: ValueFn | None = None) -> None:
+def reduce_views(
+    b: ir.IRBuilder,
+    ins: Sequence[View],
+    shape: Sequence[int],
+    out: View,
+    combine: Combine,
+    init: ir.Value,
+    value: ValueFn | None = None,
+) -> None:
     """out (keepdims layout broadcast over ``shape``) = reduction of value(ins) over ``shape``."""
     fill(b, View.dense(out.ptr, out.dtype, out.shape), init)
     if math.prod(shape) == 0:
@@ -117,8 +132,10 @@ def _register_reduce(b, ins, out, dims, strides, combine, value) -> None:  # noq
         bases = _bases(b, idx, strides, offsets)
         start = load(b, out, bases[-1])
         with accumulate(b, dims[-1], start) as (i, cell):
-            xs = [load(b, v, b.add(base, _scaled(b, i, s[-1])))
-                  for v, base, s in zip(ins, bases, strides, strict=False)]
+            xs = [
+                load(b, v, b.add(base, _scaled(b, i, s[-1])))
+                for v, base, s in zip(ins, bases, strides, strict=False)
+            ]
             cell[0] = combine(b, cell[0], value(xs))
         store(b, out, bases[-1], cell[0])
 
@@ -153,8 +170,13 @@ def divide_by_count(b: ir.IRBuilder, v: View, count: int) -> None:
     elementwise(b, v.shape, [v], [v], lambda xs: [b.fdiv(xs[0], n, flags=FM)])
 
 
-for _kind, _op in (("sum", ops.sum), ("mean", ops.mean), ("max", ops.max), ("min", ops.min),
-                   ("prod", ops.prod)):
+for _kind, _op in (
+    ("sum", ops.sum),
+    ("mean", ops.mean),
+    ("max", ops.max),
+    ("min", ops.min),
+    ("prod", ops.prod),
+):
     kernel(_op, views=True)(lambda k, _kind=_kind: _reduce_node(k, _kind))
 
 
@@ -174,8 +196,15 @@ def _logsumexp(k: KernelCtx) -> None:
     finite = lambda v: a.fcmp("<", a.fabs(v), a.c(math.inf))  # noqa: E731
     elementwise(b, keep, [m], [m], lambda xs: [a.select(finite(xs[0]), xs[0], a.c(0.0))])
     shifted = lambda xs: a.math("exp", a.sub(xs[0], xs[1]))  # noqa: E731
-    reduce_views(b, [x, m.broadcast(x.shape)], x.shape, s, COMBINE["sum"](x.dtype),
-                 identity("sum", x.dtype), shifted)
+    reduce_views(
+        b,
+        [x, m.broadcast(x.shape)],
+        x.shape,
+        s,
+        COMBINE["sum"](x.dtype),
+        identity("sum", x.dtype),
+        shifted,
+    )
     elementwise(b, keep, [s, m], [m], lambda xs: [a.add(a.math("log", xs[0]), xs[1])])
 
 
@@ -207,7 +236,11 @@ def _arg_node(k: KernelCtx, greater: bool) -> None:
     better = _better(k, x.dtype, greater)
     with rows(b, x.shape, axis, [x, out_row]) as (xb, ob):
         first = load(b, x, xb)
-        with accumulate(b, n, b.insert_value(ir.Constant(ir.LiteralStructType([first.type, I64]), None), first, 0)) as (i, cell):
+        with accumulate(
+            b,
+            n,
+            b.insert_value(ir.Constant(ir.LiteralStructType([first.type, I64]), None), first, 0),
+        ) as (i, cell):
             best = b.extract_value(cell[0], 0)
             v = load(b, x, b.add(xb, _scaled(b, i, step)))
             take = better(v, best)

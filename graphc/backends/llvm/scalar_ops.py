@@ -32,9 +32,17 @@ def _math(name: str) -> Callable[[Scalar, list[ir.Value]], ir.Value]:
     return body
 
 
-for _op, _name in ((ops.exp, "exp"), (ops.log, "log"), (ops.log1p, "log1p"), (ops.tanh, "tanh"),
-                   (ops.sigmoid, "sigmoid"), (ops.softplus, "softplus"), (ops.erf, "erf"),
-                   (ops.sin, "sin"), (ops.cos, "cos")):
+for _op, _name in (
+    (ops.exp, "exp"),
+    (ops.log, "log"),
+    (ops.log1p, "log1p"),
+    (ops.tanh, "tanh"),
+    (ops.sigmoid, "sigmoid"),
+    (ops.softplus, "softplus"),
+    (ops.erf, "erf"),
+    (ops.sin, "sin"),
+    (ops.cos, "cos"),
+):
     lowers(_op)(_math(_name))
 
 
@@ -152,7 +160,9 @@ def _pow(s: Scalar, xs: list[ir.Value]) -> ir.Value:
     # libm's pow (NumPy calls the same); its special cases (0**-1, (-8)**(1/3), 1**nan) are many
     name = "powf" if s.dtype.short == "f32" else "pow"
     ty = value_type(s.dtype)
-    fn = s.b.module.globals.get(name) or ir.Function(s.b.module, ir.FunctionType(ty, [ty, ty]), name)
+    fn = s.b.module.globals.get(name) or ir.Function(
+        s.b.module, ir.FunctionType(ty, [ty, ty]), name
+    )
     return s.b.call(fn, xs)
 
 
@@ -181,8 +191,14 @@ def _compare(op: str):
     return body
 
 
-for _op, _cmp in ((ops.equal, "=="), (ops.not_equal, "!="), (ops.less, "<"),
-                  (ops.less_equal, "<="), (ops.greater, ">"), (ops.greater_equal, ">=")):
+for _op, _cmp in (
+    (ops.equal, "=="),
+    (ops.not_equal, "!="),
+    (ops.less, "<"),
+    (ops.less_equal, "<="),
+    (ops.greater, ">"),
+    (ops.greater_equal, ">="),
+):
     lowers(_op)(_compare(_cmp))
 
 
@@ -210,7 +226,9 @@ def _cast_float_int(b: ir.IRBuilder, x: ir.Value, src: DType, dst: DType) -> ir.
     # saturating: NaN and out-of-range values give defined results instead of poison
     ty = value_type(dst)
     fn_name = f"llvm.fptosi.sat.i{ty.width}.{src.short}"
-    fn = b.module.globals.get(fn_name) or ir.Function(b.module, ir.FunctionType(ty, [x.type]), fn_name)
+    fn = b.module.globals.get(fn_name) or ir.Function(
+        b.module, ir.FunctionType(ty, [x.type]), fn_name
+    )
     return b.call(fn, [x])
 
 

@@ -35,8 +35,11 @@ ViewRule = Callable[[View, Node, tuple[int, ...]], View | None]
 
 
 def _dense_only(v: View, node: Node, shape: tuple[int, ...]) -> View | None:
-    dense = all(s == c for d, s, c in zip(v.shape, v.strides, contiguous_strides(v.shape),
-                                          strict=True) if d != 1)
+    dense = all(
+        s == c
+        for d, s, c in zip(v.shape, v.strides, contiguous_strides(v.shape), strict=True)
+        if d != 1
+    )
     return v.with_layout(shape, contiguous_strides(shape)) if dense else None
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
-from graphc.backends.llvm import mathconst as K
+from graphc.backends.llvm import mathconst as mc
 from graphc.backends.llvm.irutil import FM, Arith, declare_intrinsic, float_bits
 
 MathBody = Callable[[Arith, ir.Value], ir.Value]
@@ -20,11 +20,11 @@ MathBody = Callable[[Arith, ir.Value], ir.Value]
 
 def _exp_parts(a: Arith, x: ir.Value) -> tuple[ir.Value, ir.Value]:
     """x = k*ln2 + r with |r| <= ln2/2: returns (k as float, expm1(r))."""
-    hi, lo = K.LN2[a.bits]
-    k = a.rint(a.mul(x, a.c(K.LOG2E)))
+    hi, lo = mc.LN2[a.bits]
+    k = a.rint(a.mul(x, a.c(mc.LOG2E)))
     r = a.fma(a.neg(k), a.c(hi), x)
     r = a.fma(a.neg(k), a.c(lo), r)
-    q = a.horner(r, K.EXPM1[a.bits])
+    q = a.horner(r, mc.EXPM1[a.bits])
     return k, a.fma(a.mul(r, r), q, r)
 
 
@@ -37,15 +37,16 @@ def _scale(a: Arith, y: ir.Value, k: ir.Value) -> ir.Value:
 
 
 def exp(a: Arith, x: ir.Value) -> ir.Value:
-    lim = K.LIMITS[a.bits]
+    lim = mc.LIMITS[a.bits]
     xc = a.clamp(x, lim.exp_lo, lim.exp_hi)
     k, p = _exp_parts(a, xc)
     y = _scale(a, a.add(p, a.c(1.0)), k)
     return a.select(a.isnan(x), x, y)
 
 
-def _expm1_moderate(a: Arith, x: ir.Value, big: ir.Value | None = None
-                    ) -> tuple[ir.Value, ir.Value, ir.Value]:
+def _expm1_moderate(
+    a: Arith, x: ir.Value, big: ir.Value | None = None
+) -> tuple[ir.Value, ir.Value, ir.Value]:
     """expm1(x) = 2**k * p + (2**k - 1) while 2**k is normal (k is forced to 0 where ``big``);
     returns (y, k, p)."""
     k, p = _exp_parts(a, x)
@@ -55,7 +56,7 @@ def _expm1_moderate(a: Arith, x: ir.Value, big: ir.Value | None = None
 
 
 def expm1(a: Arith, x: ir.Value) -> ir.Value:
-    lim = K.LIMITS[a.bits]
+    lim = mc.LIMITS[a.bits]
     xc = a.clamp(x, lim.expm1_lo, lim.exp_hi)
     big = a.fcmp(">", xc, a.c((lim.mant + 2) * 0.6931471805599453))  # there -1 is negligible
     small, k, p = _expm1_moderate(a, xc, big)
@@ -64,7 +65,7 @@ def expm1(a: Arith, x: ir.Value) -> ir.Value:
 
 
 def log(a: Arith, x: ir.Value) -> ir.Value:
-    lim = K.LIMITS[a.bits]
+    lim = mc.LIMITS[a.bits]
     tiny = a.fcmp("<", x, a.c(lim.min_normal))
     xs = a.select(tiny, a.mul(x, a.c(2.0**lim.mant)), x)  # denormals: scale up, exact
     eoff = a.select(tiny, a.c(-float(lim.mant)), a.c(0.0))
@@ -81,10 +82,10 @@ def log(a: Arith, x: ir.Value) -> ir.Value:
 
 def _log_body(a: Arith, f: ir.Value, e: ir.Value) -> ir.Value:
     """e*ln2 + log(1+f) for f in [sqrt(1/2)-1, sqrt(2)-1] (fdlibm's argument arrangement)."""
-    hi, lo = K.LN2[a.bits]
+    hi, lo = mc.LN2[a.bits]
     s = a.div(f, a.add(a.c(2.0), f))
     z = a.mul(s, s)
-    r = a.mul(z, a.horner(z, K.LOG_R[a.bits]))
+    r = a.mul(z, a.horner(z, mc.LOG_R[a.bits]))
     hf = a.mul(a.c(0.5), a.mul(f, f))
     inner = a.fma(s, a.add(hf, r), a.mul(e, a.c(lo)))
     return a.fma(e, a.c(hi), a.sub(f, a.sub(hf, inner)))
@@ -99,8 +100,9 @@ def log1p(a: Arith, x: ir.Value) -> ir.Value:
 
 
 def tanh(a: Arith, x: ir.Value) -> ir.Value:
+    hi = a.c(mc.LIMITS[a.bits].tanh_hi)
     ax = a.fabs(x)
-    ax = a.select(a.fcmp(">", ax, a.c(K.LIMITS[a.bits].tanh_hi)), a.c(K.LIMITS[a.bits].tanh_hi), ax)
+    ax = a.select(a.fcmp(">", ax, hi), hi, ax)  # tanh is 1.0 beyond; nan passes
     t, _, _ = _expm1_moderate(a, a.add(ax, ax))  # 0 <= 2|x| <= 2*tanh_hi: no clamps needed
     return a.copysign(a.div(t, a.add(t, a.c(2.0))), x)  # nan stays nan
 
@@ -121,10 +123,10 @@ def erf(a: Arith, x: ir.Value) -> ir.Value:
         wide = Arith(a.b, a.module, 64)
         return a.b.fptrunc(a.module_math.call("erf", wide, a.b.fpext(x, wide.ty)), a.ty)
     ax = a.fabs(x)
-    small = a.mul(ax, a.horner(a.mul(ax, ax), K.ERF_SMALL))
+    small = a.mul(ax, a.horner(a.mul(ax, ax), mc.ERF_SMALL))
     axc = a.clamp(ax, 1.0, 6.0)
     mid = a.fcmp("<", axc, a.c(2.0))
-    coeffs = [a.select(mid, a.c(m), a.c(t)) for m, t in zip(K.ERFC_MID, K.ERFC_TAIL, strict=True)]
+    coeffs = [a.select(mid, a.c(m), a.c(t)) for m, t in zip(mc.ERFC_MID, mc.ERFC_TAIL, strict=True)]
     u = a.sub(axc, a.select(mid, a.c(1.5), a.c(4.0)))
     erfc = a.mul(exp(a, a.neg(a.mul(axc, axc))), a.horner_values(u, coeffs))
     y = a.select(a.fcmp("<", ax, a.c(1.0)), small, a.sub(a.c(1.0), erfc))
@@ -135,16 +137,18 @@ def _sincos(a: Arith, x: ir.Value, quadrant_offset: int, libm: str) -> ir.Value:
     """sin (offset 0) or cos (offset 1); |x| > TRIG_LIMIT goes to libm for exact reduction."""
     w = Arith(a.b, a.module, 64)
     xd = x if a.bits == 64 else a.b.fpext(x, w.ty)
-    k = w.rint(w.mul(xd, w.c(K.TWO_OVER_PI)))
+    k = w.rint(w.mul(xd, w.c(mc.TWO_OVER_PI)))
     r = xd
-    for part in K.PIO2:
+    for part in mc.PIO2:
         r = w.fma(w.neg(k), w.c(part), r)
     z = w.mul(r, r)
-    s = w.fma(w.mul(r, z), w.horner(z, K.SIN), r)
-    c = w.fma(w.mul(z, z), w.horner(z, K.COS), w.fma(w.c(-0.5), z, w.c(1.0)))
+    s = w.fma(w.mul(r, z), w.horner(z, mc.SIN), r)
+    c = w.fma(w.mul(z, z), w.horner(z, mc.COS), w.fma(w.c(-0.5), z, w.c(1.0)))
     q = a.b.add(a.b.fptosi(k, ir.IntType(32)), ir.Constant(ir.IntType(32), quadrant_offset))
     swap = a.b.trunc(q, ir.IntType(1))
-    neg = a.b.icmp_unsigned("!=", a.b.and_(q, ir.Constant(ir.IntType(32), 2)), ir.Constant(ir.IntType(32), 0))
+    neg = a.b.icmp_unsigned(
+        "!=", a.b.and_(q, ir.Constant(ir.IntType(32), 2)), ir.Constant(ir.IntType(32), 0)
+    )
     y = w.select(swap, c, s)
     y = w.select(neg, w.neg(y), y)
     if quadrant_offset == 0:
@@ -153,7 +157,7 @@ def _sincos(a: Arith, x: ir.Value, quadrant_offset: int, libm: str) -> ir.Value:
 
 
 def _libm_fallback(a: Arith, w: Arith, xd: ir.Value, fast: ir.Value, libm: str) -> ir.Value:
-    big = w.fcmp("u>", w.fabs(xd), w.c(K.TRIG_LIMIT))
+    big = w.fcmp("u>", w.fabs(xd), w.c(mc.TRIG_LIMIT))
     fn = a.module.globals.get(libm) or ir.Function(a.module, ir.FunctionType(w.ty, [w.ty]), libm)
     entry = a.b.block
     with a.b.if_then(big, likely=False):
@@ -174,8 +178,16 @@ def cos(a: Arith, x: ir.Value) -> ir.Value:
 
 
 FUNCTIONS: dict[str, MathBody] = {
-    "exp": exp, "expm1": expm1, "log": log, "log1p": log1p, "tanh": tanh, "sigmoid": sigmoid,
-    "softplus": softplus, "erf": erf, "sin": sin, "cos": cos,
+    "exp": exp,
+    "expm1": expm1,
+    "log": log,
+    "log1p": log1p,
+    "tanh": tanh,
+    "sigmoid": sigmoid,
+    "softplus": softplus,
+    "erf": erf,
+    "sin": sin,
+    "cos": cos,
 }
 
 

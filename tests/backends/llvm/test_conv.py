@@ -11,11 +11,12 @@ from llvmlite import ir
 from graphc import ops
 from graphc.backends.llvm import conv
 from graphc.backends.llvm.conv import ConvGeom
-from graphc.backends.llvm.kernel_ir import compile_kernel_for_test
+from graphc.backends.llvm.kernel_ir import compile_kernels_for_test
 from graphc.ir.errors import BackendError
 
 NP = {"f32": np.float32, "f64": np.float64}
-EMIT = {"y": conv.emit_conv2d, "gx": conv.emit_conv2d_input_grad, "gw": conv.emit_conv2d_weight_grad}
+EMIT = {"y": conv.emit_conv2d, "gx": conv.emit_conv2d_input_grad,
+        "gw": conv.emit_conv2d_weight_grad}
 
 GEOMS = {  # id: (dtype, ConvGeom)
     "3x3": ("f32", ConvGeom(2, 3, 7, 6, 4, 3, 3)),
@@ -37,7 +38,8 @@ def kernels() -> dict[tuple[str, str], Callable[..., None]]:
     module = ir.Module()
     fns = {(gid, kind): emit(module, dt, g) for gid, (dt, g) in GEOMS.items()
            for kind, emit in EMIT.items()}
-    return {key: compile_kernel_for_test(module, fn.name) for key, fn in fns.items()}
+    compiled = compile_kernels_for_test(module, [fn.name for fn in fns.values()])
+    return {key: compiled[fn.name] for key, fn in fns.items()}
 
 
 def _attrs(g: ConvGeom) -> dict:

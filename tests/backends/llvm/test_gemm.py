@@ -26,7 +26,8 @@ def kernels() -> dict[str, Callable[..., None]]:
     for bits in (256, 128):
         if bits != gemm.gemm_config("f32").bits:
             fns[f"f32@{bits}"] = gemm.emit_gemm(module, "f32", gemm.gemm_config("f32", bits))
-    return {key: gemm.compile_kernel_for_test(module, fn.name) for key, fn in fns.items()}
+    compiled = gemm.compile_kernels_for_test(module, [fn.name for fn in fns.values()])
+    return {key: compiled[fn.name] for key, fn in fns.items()}
 
 
 def _ptr(a: np.ndarray) -> int:

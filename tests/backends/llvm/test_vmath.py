@@ -16,12 +16,48 @@ import pytest
 import graphc as gc
 
 LD = np.longdouble
-UNARY = ["exp", "log", "log1p", "tanh", "sigmoid", "softplus", "erf", "sin", "cos", "sqrt",
-         "rsqrt", "gelu", "elu"]
+UNARY = [
+    "exp",
+    "log",
+    "log1p",
+    "tanh",
+    "sigmoid",
+    "softplus",
+    "erf",
+    "sin",
+    "cos",
+    "sqrt",
+    "rsqrt",
+    "gelu",
+    "elu",
+]
 FLOATS = [np.float32, np.float64]
 
-SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 1e-30, -1e-30, 1e30, -1e30, 88.72,
-           89.5, -103.5, -200.0, 709.7, -745.5, 1e5, 3e5, -7e8, 1e-310, 5e-324, 1.4e-45]
+SPECIAL = [
+    0.0,
+    -0.0,
+    np.inf,
+    -np.inf,
+    np.nan,
+    1.0,
+    -1.0,
+    1e-30,
+    -1e-30,
+    1e30,
+    -1e30,
+    88.72,
+    89.5,
+    -103.5,
+    -200.0,
+    709.7,
+    -745.5,
+    1e5,
+    3e5,
+    -7e8,
+    1e-310,
+    5e-324,
+    1.4e-45,
+]
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -38,9 +74,18 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
 
 TRUTH = {
-    "exp": np.exp, "log": np.log, "log1p": np.log1p, "tanh": np.tanh, "sigmoid": _sigmoid,
-    "softplus": lambda x: np.logaddexp(LD(0), x), "erf": _erf, "sin": np.sin, "cos": np.cos,
-    "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "gelu": _gelu,
+    "exp": np.exp,
+    "log": np.log,
+    "log1p": np.log1p,
+    "tanh": np.tanh,
+    "sigmoid": _sigmoid,
+    "softplus": lambda x: np.logaddexp(LD(0), x),
+    "erf": _erf,
+    "sin": np.sin,
+    "cos": np.cos,
+    "sqrt": np.sqrt,
+    "rsqrt": lambda x: 1 / np.sqrt(x),
+    "gelu": _gelu,
     "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
 }
 # max ulp error allowed against the truth (NumPy's own functions are within 1-3 ulp too)
@@ -51,8 +96,13 @@ def _inputs(dtype: type) -> np.ndarray:
     rng = np.random.default_rng(1)
     bits = np.uint32 if dtype == np.float32 else np.uint64
     raw = rng.integers(0, np.iinfo(bits).max, 20000, dtype=bits, endpoint=True).view(dtype)
-    parts = [raw[np.isfinite(raw)], rng.uniform(-30, 30, 20000), rng.uniform(-1, 1, 5000) * 1e-3,
-             rng.uniform(-1e4, 1e4, 5000), np.array(SPECIAL)]
+    parts = [
+        raw[np.isfinite(raw)],
+        rng.uniform(-30, 30, 20000),
+        rng.uniform(-1, 1, 5000) * 1e-3,
+        rng.uniform(-1e4, 1e4, 5000),
+        np.array(SPECIAL),
+    ]
     with np.errstate(over="ignore"):
         return np.concatenate([p.astype(dtype) for p in parts])
 
@@ -103,7 +153,7 @@ def test_special_values_like_numpy_reference(name: str, dtype: type) -> None:
     """inf, nan, signed zeros, denormals and huge values give what the interpreter gives."""
     x, results = _results(dtype)
     special = np.array(SPECIAL).astype(dtype)
-    got = results[name][-len(special):]
+    got = results[name][-len(special) :]
     with gc.Graph("reference"):
         p = gc.placeholder("x", special.shape, dtype)
         want = gc.function([p], getattr(gc, name)(p))(special)

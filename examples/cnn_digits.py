@@ -1,0 +1,54 @@
+"""Train a small convolutional network on handwritten digits with graphc.
+
+    python examples/cnn_digits.py                      # sklearn's 8x8 digits, numpy backend
+    python examples/cnn_digits.py --plot cnn.png --save cnn.npz
+    python examples/cnn_digits.py --mnist ~/data/mnist # the real MNIST IDX files (28x28)
+
+Two convolution blocks (conv, batch norm, relu, 2x2 max pool) and a dense classifier. Batch
+norm has two forms over the same parameters: batch statistics while training (its running
+statistics are updated by the training step) and running statistics for evaluation. The
+training loop, command line, plotting and saving come from examples/mlp_digits.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared training loop
+
+from mlp_digits import Model, parser, run  # noqa: E402
+
+import graphc as gc  # noqa: E402
+
+
+def build_cnn(x: gc.Tensor, classes: int, rng: np.random.Generator) -> Model:
+    """x [B, 1, H, W] -> 2 x (conv 3x3, batch norm, relu, max pool 2) -> dense classes."""
+    # no conv bias: batch norm subtracts the per-channel mean right after, cancelling it
+    convs = [gc.nn.Conv2d(16, 3, padding=1, name="conv1", bias=False, seed=rng),
+             gc.nn.Conv2d(32, 3, padding=1, name="conv2", bias=False, seed=rng)]
+    norms = [gc.nn.BatchNorm(name="bn1"), gc.nn.BatchNorm(name="bn2")]
+    head = gc.nn.Dense(classes, name="out", seed=rng)
+    logits, updates = [], []
+    for training in (True, False):
+        h = x
+        for conv, norm in zip(convs, norms, strict=True):
+            h, norm_updates = norm(conv(h), training=training)
+            h = gc.max_pool2d(gc.relu(h), 2)
+            updates += norm_updates
+        logits.append(head(gc.flatten(h, 1)))
+    params = [p for layer in (*convs, *norms, head) for p in layer.params]
+    state = [s for norm in norms for s in norm.state]
+    return Model(logits[0], logits[1], params, state, updates)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train the CNN."""
+    args = parser(__doc__.splitlines()[0], epochs=15, lr=3e-3, batch_size=32).parse_args(argv)
+    return run(build_cnn, images=True, args=args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
