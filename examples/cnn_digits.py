@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the shared training loop
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads: see mlp_digits.py
 
+import numpy as np  # noqa: E402
 from mlp_digits import Model, parser, run  # noqa: E402
 
 import graphc as gc  # noqa: E402

@@ -170,7 +170,7 @@ def bind_arguments(graph: Graph, feeds: dict[str, np.ndarray]) -> list[np.ndarra
     for p in graph.params:
         if p.name in feeds:
             _check_param(p, feeds[p.name])
-            p.param.value = np.ascontiguousarray(feeds[p.name])  # type: ignore[union-attr]
+            p.param.value = np.asarray(feeds[p.name], order="C")  # type: ignore[union-attr]
         elif p.param is None or p.param.value is None:
             raise CliError(f"parameter %{p.name} ({p.type}) has no value; "
                            f"pass --input {p.name}=FILE.npy")

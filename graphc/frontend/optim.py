@@ -71,6 +71,9 @@ class Optimizer:
         self.graph = self.params[0].graph
         if not isinstance(lr, Tensor):
             _check_range("lr", lr, 0.0)
+        elif lr.shape != () or not lr.dtype.is_float or lr.graph is not self.graph:
+            raise GraphcError(f"a Tensor lr must be a float scalar of the parameters' graph, "
+                              f"got {lr!r}")
         self.lr = lr
         self._create_state(name or self.prefix)
 

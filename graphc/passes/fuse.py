@@ -129,15 +129,15 @@ class Planner:
             elif n.op.name in REDUCE_OPS:
                 self._move_into_reduction(n)
         for n in self.graph.nodes:
-            if n.op.name in EPILOGUE_OPS:
-                self._fuse_epilogue(n)
-        for n in self.graph.nodes:
             if n.op.name in REDUCE_OPS and self.group[n].kind == "single":
                 self._duplicate_into_reduction(n)
         self._rejoin()  # copies may have removed the readers that kept groups apart
         for g in self._distinct():
             self._keep_domain(g)
         self._rejoin()  # and so may broadcasts moved out
+        for n in self.graph.nodes:  # last: epilogues take whole, final groups
+            if n.op.name in EPILOGUE_OPS:
+                self._fuse_epilogue(n)
         return self._distinct()
 
     def _rejoin(self) -> None:
@@ -222,9 +222,6 @@ class Planner:
         self.group[r].kind, self.group[r].anchor, self.group[r].dup = "reduce", r, needed
 
     def _producer_reason(self, p: Node) -> str:
-        g = self.group[p]
-        if g.kind in EPILOGUE_KINDS:
-            return f"producer is the epilogue of a {g.anchor.op.name} (not duplicated)"
         return f"producer is {p.op.name}, not elementwise"
 
     def _outside_readers(self, g: Group) -> list[Node]:

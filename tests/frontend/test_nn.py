@@ -173,3 +173,27 @@ def test_gradients_flow_through_layers():
         values = gc.function([x], grads)(RNG.normal(size=(4, 1, 5, 5)).astype(np.float32))
     assert [v.shape for v in values] == [p.shape for p in params]
     assert all(np.isfinite(v).all() and np.abs(v).sum() > 0 for v in values)
+
+
+def test_a_failed_first_call_creates_no_parameters():
+    with gc.Graph("g") as g:
+        gc.parameter("bn.running_var", np.ones(3, np.float32))
+        bn = gc.nn.BatchNorm(name="bn")
+        x = gc.placeholder("x", (4, 3))
+        with pytest.raises(gc.GraphcError, match="'bn.running_var'"):
+            bn(x)
+        assert [p.name for p in g.params] == ["bn.running_var"] and bn.params == []
+        layer = gc.nn.Dense(2)
+        with pytest.raises(gc.ShapeError):
+            layer(gc.placeholder("z", (4, "F")))
+        assert layer(x).shape == (4, 2) and layer.name == "dense"  # usable afterwards
+
+
+def test_dense_on_a_batch_of_sequences():
+    with gc.Graph("g"):
+        x = gc.placeholder("x", (2, 5, 4))
+        layer = gc.nn.Dense(3, seed=0)
+        y = layer(x)
+    xs = RNG.normal(size=(2, 5, 4)).astype(np.float32)
+    want = xs @ layer.w.value + layer.b.value
+    np.testing.assert_allclose(gc.function([x], y)(xs), want, rtol=1e-5, atol=1e-6)

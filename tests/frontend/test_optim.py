@@ -187,6 +187,7 @@ def test_errors_name_what_is_wrong():
         (lambda: optim.SGD([]), "at least one"),
         (lambda: optim.SGD([w, w]), "twice"),
         (lambda: optim.SGD([w], lr=-1.0), "lr"),
+        (lambda: optim.SGD([w], lr=x), "Tensor lr must be a float scalar"),
         (lambda: optim.SGD([w], nesterov=True), "Nesterov"),
         (lambda: optim.Adam([w], betas=(0.9, 1.0)), "betas"),
         (lambda: optim.Adam([w]).updates(), "either"),

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from llvmlite import ir
 
-from graphc.backends.llvm import jit, lowering
+from graphc.backends.llvm import jit, lowering, runtime
 from graphc.backends.llvm.irutil import I8, PTR, VOID, i64
 from graphc.backends.llvm.layout import Layout, Loc, plan
 from graphc.backends.llvm.loops import View, elementwise
@@ -53,7 +53,7 @@ def generate(
     text = str(module)
     if timings is not None:
         timings.ir_build += time.perf_counter() - t0
-    return Program(text, _meta(graph, lay))
+    return Program(text, {**_meta(graph, lay), "runtime": runtime.required(module)})
 
 
 def check_supported(graph: Graph) -> None:

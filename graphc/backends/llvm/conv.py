@@ -9,8 +9,8 @@ and OIHW weights, exactly as the catalogue ops (graphc/ops/nn.py) define them. C
     void graphc_conv2d_weight_grad_<tag>(T* x, T* gy, T* gw, T* work) // gw = conv2d_weight_grad
 
 ``work`` holds ``conv_workspace_bytes(dtype, geom)`` bytes (one column matrix, then the GEMM's
-packing buffer), 64-byte aligned at best; null selects a module-private static buffer (not
-reentrant). Outputs never alias inputs.
+packing buffer), 64-byte aligned at best, and must not be null (a static fallback would cost
+every graph a large zeroed data section). Outputs never alias inputs.
 
 Per image and group, the forward pass is ``y[n, g] = W_g @ col`` with ``col = im2col(x[n, g])``
 of shape [Cg*KH*KW, OH*OW]; the input gradient is ``col2im(W_g^T @ gy[n, g])``; the weight
@@ -122,9 +122,19 @@ class ConvGeom:
 
 
 def conv_workspace_bytes(dtype: str, geom: ConvGeom) -> int:
-    """Bytes of ``work`` the conv kernels of ``geom`` need: a column matrix and a GEMM buffer."""
-    cols = 0 if geom.direct else geom.kdim * geom.npix
-    return cols * ELEM_BYTES[dtype] + gemm_workspace_bytes(dtype)
+    """Bytes of ``work`` the conv kernels of ``geom`` need (the same for all three)."""
+    return sum(_scratch_elems(geom)) * ELEM_BYTES[dtype] + gemm_workspace_bytes(dtype)
+
+
+def _scratch_elems(g: ConvGeom) -> tuple[int, int]:
+    """(column matrix, transposed weight gradient) elements; the GEMM's buffer follows."""
+    return 0 if g.direct else g.kdim * g.npix, g.o * g.kdim if _swap_weight_grad(g) else 0
+
+
+def _swap_weight_grad(g: ConvGeom) -> bool:
+    # gw [Og, Kdim] = gy @ col^T has a thin N when Kdim < Og (a 1-channel 3x3 conv: N = 9), which
+    # wastes most of each vector; col @ gy^T = gw^T [Kdim, Og] keeps the wide side in the vectors.
+    return g.kdim < g.og
 
 
 # --- im2col / col2im ------------------------------------------------------------------------
@@ -199,8 +209,13 @@ def _taps(b: ir.IRBuilder, geo: _Geo, body: Callable[[_Row], None], pad_rows: bo
                 body(_Row(at(oh), image, jlo, jhi, shift))
 
 
-def _gather_index(b: ir.IRBuilder, geo: _Geo, ow: ir.Value, shift: ir.Value) -> ir.Value:
-    return b.add(b.mul(ow, geo.sw), shift)
+def _along_row(b: ir.IRBuilder, geo: _Geo, row: _Row, body: Callable[[ir.Value, ir.Value], None],
+               ) -> None:
+    """body(ow, input column) for ow in [lo, hi): unit stride gets its own loop to vectorize."""
+    with b.if_else(b.icmp_signed("==", geo.sw, i64(1))) as (unit, strided):
+        for arm, stride in ((unit, i64(1)), (strided, geo.sw)):
+            with arm, for_range(b, row.lo, row.hi, name="ow") as ow:
+                body(ow, b.add(b.mul(ow, stride), row.shift))
 
 
 def _emit_im2col(module: ir.Module, dtype: str) -> ir.Function:
@@ -223,8 +238,7 @@ def _emit_im2col(module: ir.Module, dtype: str) -> ir.Function:
         if row.image is None:
             return
         src = b.gep(x, [row.image])
-        with for_range(b, row.lo, row.hi, name="ow") as ow:
-            b.store(b.load(b.gep(src, [_gather_index(b, geo, ow, row.shift)])), b.gep(dst, [ow]))
+        _along_row(b, geo, row, lambda ow, iw: b.store(b.load(b.gep(src, [iw])), b.gep(dst, [ow])))
 
     _taps(b, geo, fill, pad_rows=True)
     b.ret_void()
@@ -244,9 +258,12 @@ def _emit_col2im(module: ir.Module, dtype: str) -> ir.Function:
 
     def add(row: _Row) -> None:
         src, dst = b.gep(col, [row.col]), b.gep(gx, [row.image])
-        with for_range(b, row.lo, row.hi, name="ow") as ow:
-            ptr = b.gep(dst, [_gather_index(b, geo, ow, row.shift)])
+
+        def one(ow: ir.Value, iw: ir.Value) -> None:
+            ptr = b.gep(dst, [iw])
             b.store(b.fadd(b.load(ptr), b.load(b.gep(src, [ow]))), ptr)
+
+        _along_row(b, geo, row, one)
 
     _taps(b, geo, add, pad_rows=False)
     b.ret_void()
@@ -265,6 +282,7 @@ class _Kernel:
     fn: ir.Function
     b: ir.IRBuilder
     col: ir.Value
+    gwt: ir.Value
     gemm_ws: ir.Value
 
     @classmethod
@@ -279,14 +297,8 @@ class _Kernel:
         fn = new_function(module, name, [p, p, p, p], internal=False)
         b = ir.IRBuilder(fn.entry_basic_block)
         work = fn.args[3]
-        static = ir.GlobalVariable(module, ir.ArrayType(ir.IntType(8), conv_workspace_bytes(
-            dtype, g)), f"{name}_ws")
-        static.linkage, static.align = "internal", 64
-        static.initializer = ir.Constant(static.value_type, None)
-        work = b.select(b.icmp_unsigned("==", work, ir.Constant(p, None)), b.bitcast(static, p),
-                        work)
-        cols = 0 if g.direct else g.kdim * g.npix
-        return cls(g, dtype, fn, b, work, elem_ptr(b, work, cols))
+        cols, gwt = _scratch_elems(g)
+        return cls(g, dtype, fn, b, work, elem_ptr(b, work, cols), elem_ptr(b, work, cols + gwt))
 
     def gemm(self, mnk: tuple, a: tuple, bm: tuple, c: tuple, beta: float | ir.Value) -> None:
         """C[M,N] = A @ B (+ beta*C): a/bm = (ptr, row stride, col stride), c = (ptr, ldc)."""
@@ -367,17 +379,33 @@ def emit_conv2d_weight_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Fu
     if isinstance(k, ir.Function):
         return k
     x, gy, gw, _ = k.fn.args
+    swap = _swap_weight_grad(g)
+    acc = k.gwt if swap else gw
     if g.n == 0:
-        _zero(k.b, gw, g.o * g.kdim)
+        _zero(k.b, acc, g.o * g.kdim)
     t = FLOAT_TYPES[dtype]
     with k.images() as (n, grp):
         cols = k.columns(x, n, grp)
         first = k.b.icmp_signed("==", n, i64(0))
         beta = k.b.select(first, ir.Constant(t, 0.0), ir.Constant(t, 1.0))
         gyg = k.at(gy, (n, g.o * g.npix), (grp, g.og * g.npix))
-        k.gemm((g.og, g.kdim, g.npix), (gyg, g.npix, 1), (cols, 1, g.npix),
-               (k.at(gw, (grp, g.og * g.kdim)), g.kdim), beta)
+        out = k.at(acc, (grp, g.og * g.kdim))
+        if swap:  # gw_g^T [Kdim, Og] += col [Kdim, P] @ gy_g^T [P, Og]
+            k.gemm((g.kdim, g.og, g.npix), (cols, g.npix, 1), (gyg, 1, g.npix), (out, g.og), beta)
+        else:  # gw_g [Og, Kdim] += gy_g [Og, P] @ col^T [P, Kdim]
+            k.gemm((g.og, g.kdim, g.npix), (gyg, g.npix, 1), (cols, 1, g.npix), (out, g.kdim), beta)
+    if swap:
+        _transpose_blocks(k.b, k.gwt, gw, g.groups, g.kdim, g.og)
     return k.finish()
+
+
+def _transpose_blocks(b: ir.IRBuilder, src: ir.Value, dst: ir.Value, count: int, rows: int,
+                      cols: int) -> None:
+    """dst[blk][c][r] = src[blk][r][c] for ``count`` row-major [rows, cols] blocks."""
+    with for_range(b, 0, count * rows, name="tr") as r, for_range(b, 0, cols, name="tc") as c:
+        blk, row = b.sdiv(r, i64(rows)), b.srem(r, i64(rows))
+        val = b.load(elem_ptr(b, src, b.mul(r, i64(cols)), c))
+        b.store(val, elem_ptr(b, dst, b.mul(blk, i64(rows * cols)), b.mul(c, i64(rows)), row))
 
 
 def _zero(b: ir.IRBuilder, ptr: ir.Value, count: int) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from graphc.backends.llvm import cache, codegen, jit
+from graphc.backends.llvm import cache, codegen, jit, runtime
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Value
 from graphc.ir.printer import print_graph
@@ -138,6 +138,8 @@ class LLVMExecutable:
             entry = cache.Entry(program.meta, obj)
             cache.store(key, entry)
         t0 = time.perf_counter()
+        for piece in entry.meta.get("runtime", []):
+            runtime.ensure(piece)  # the shared GEMM must be linked before the graph's code loads
         loaded = jit.Loaded(entry.obj)
         report = CompileReport(
             dims,

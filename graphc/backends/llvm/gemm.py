@@ -38,17 +38,21 @@ from graphc.backends.llvm.gemm_kernels import (
 )
 from graphc.backends.llvm.kernel_ir import (
     FLOAT_TYPES,
+    I32,
     I64,
     ceil_div,
     compile_kernel_for_test,
     compile_kernels_for_test,
     elem_ptr,
+    entry_alloca_array,
     for_range,
     i64,
     imin,
     new_function,
 )
 from graphc.ir.errors import BackendError
+
+VOIDP = ir.IntType(8).as_pointer()
 
 __all__ = [
     "compile_kernel_for_test",
@@ -131,24 +135,36 @@ class _Driver:
                 mc = imin(b, mstep, b.sub(self.m, ic))
                 abase = elem_ptr(b, self.a, b.mul(ic, self.rsa), b.mul(pc, self.csa))
                 cbase = elem_ptr(b, self.c, b.mul(ic, self.ldc), jc)
-                self.panels(kc, nc, mc, abase, cbase, beta)
+                self.panels(kc, nc, mc, abase, src, cbase, beta)
         b.ret_void()
 
-    def panels(self, kc: ir.Value, nc: ir.Value, mc: ir.Value, abase: ir.Value, cbase: ir.Value,
-               beta: ir.Value) -> None:
-        """Every packed B panel of the block against mc rows of A: wide tiles, narrow at edges."""
+    def panels(self, kc: ir.Value, nc: ir.Value, mc: ir.Value, abase: ir.Value, bsrc: ir.Value,
+               cbase: ir.Value, beta: ir.Value) -> None:
+        """Every B panel of the block against mc rows of A: wide tiles, narrow at edges."""
         b, cfg = self.b, self.cfg
         narrow = self.tiles[1][0]
         with for_range(b, 0, nc, cfg.nr, name="jr") as jr:
             nr = imin(b, i64(cfg.nr), b.sub(nc, jr))
-            bp, cj = elem_ptr(b, self.work, b.mul(jr, kc)), b.gep(cbase, [jr])
+            bp = self.panel_source(kc, jr, nr, bsrc)
+            cj = b.gep(cbase, [jr])
             with b.if_else(b.icmp_signed(">", nr, i64(narrow.width))) as (then, otherwise):
                 for arm, (shape, fn) in ((then, self.tiles[0]), (otherwise, self.tiles[1])):
                     with arm, for_range(b, 0, mc, shape.rows, name="ir") as i:
                         self.tile(fn, shape.rows, i, kc, mc, nr, abase, bp, cj, beta)
 
+    def panel_source(self, kc: ir.Value, jr: ir.Value, nr: ir.Value,
+                     bsrc: ir.Value) -> tuple[ir.Value, ir.Value]:
+        """(first element, row stride) of the B panel at jr: in place when it is row-major and
+        full (a copy would cost more than it saves at these sizes, measured), else packed."""
+        b, cfg = self.b, self.cfg
+        full = b.icmp_signed("==", nr, i64(cfg.nr))
+        in_place = b.and_(full, b.icmp_signed("==", self.csb, i64(1)))
+        ptr = b.select(in_place, b.gep(bsrc, [jr]), elem_ptr(b, self.work, b.mul(jr, kc)))
+        return ptr, b.select(in_place, self.rsb, i64(cfg.nr))
+
     def tile(self, fn: ir.Function, rows: int, i: ir.Value, kc: ir.Value, mc: ir.Value,
-             nr: ir.Value, abase: ir.Value, bp: ir.Value, cj: ir.Value, beta: ir.Value) -> None:
+             nr: ir.Value, abase: ir.Value, bp: tuple[ir.Value, ir.Value], cj: ir.Value,
+             beta: ir.Value) -> None:
         """One tile call; an M-edge tile reads a zero-padded copy of its A rows instead."""
         b = self.b
         mr = imin(b, i64(rows), b.sub(mc, i))
@@ -158,7 +174,7 @@ class _Driver:
             b.call(self.pad, [a_i, self.rsa, self.csa, mr, i64(rows), kc, self.apad])
         a_i = b.select(edge, self.apad, a_i)
         rsa, csa = b.select(edge, kc, self.rsa), b.select(edge, i64(1), self.csa)
-        b.call(fn, [kc, a_i, rsa, csa, bp, c_i, self.ldc, self.alpha, beta, mr, nr])
+        b.call(fn, [kc, a_i, rsa, csa, *bp, c_i, self.ldc, self.alpha, beta, mr, nr])
 
 
 def emit_batched_gemm(module: ir.Module, dtype: str, batch: tuple[int, ...],
@@ -197,3 +213,132 @@ def _batch_loop(b: ir.IRBuilder, gemm: ir.Function, args: list[ir.Value], batch:
         _batch_loop(b, gemm, args, batch[1:], inner, step)
 
 
+
+
+# --- threads ----------------------------------------------------------------------------------
+
+_MIN_PARALLEL_MACS = 1 << 22  # below ~4M multiply-adds (~80 us) a thread start does not pay
+
+
+def parallel_workspace_bytes(dtype: str, threads: int) -> int:
+    """Bytes of ``work`` for ``graphc_gemm_<dtype>_mt<threads>``: one GEMM buffer per thread."""
+    return threads * gemm_workspace_bytes(dtype)
+
+
+def emit_parallel_gemm(module: ir.Module, dtype: str, threads: int = 2) -> ir.Function:
+    """Emit ``graphc_gemm_<dtype>_mt<threads>``: the GEMM's ABI, split over N (or M) by threads.
+
+    Each part runs the serial kernel with its own slice of ``work`` (see
+    ``parallel_workspace_bytes``; null is not allowed). Parts past the first run on POSIX threads
+    started and joined inside the call; small products (or a failed thread start) run serially.
+    """
+    name = f"graphc_gemm_{dtype}_mt{threads}"
+    if name in module.globals:
+        return module.globals[name]
+    serial = emit_gemm(module, dtype)
+    fn = new_function(module, name, list(serial.function_type.args), internal=False)
+    _Parallel(fn, serial, threads).emit()
+    return fn
+
+
+class _Parallel:
+    """The body of the threaded GEMM: pick a split, start threads, run part 0, join."""
+
+    def __init__(self, fn: ir.Function, serial: ir.Function, threads: int) -> None:
+        self.fn, self.serial, self.threads = fn, serial, threads
+        self.b = ir.IRBuilder(fn.entry_basic_block)
+        self.cfg = gemm_config(_dtype_of(serial))
+        self.args_ty = ir.LiteralStructType(list(serial.function_type.args))
+
+    def emit(self) -> None:
+        b, args = self.b, list(self.fn.args)
+        m, n, k = args[:3]
+        macs = b.mul(b.mul(m, n), k)
+        big = b.icmp_signed(">=", macs, i64(_MIN_PARALLEL_MACS))
+        with b.if_else(big) as (then, otherwise):
+            with then:
+                self.split(args)
+            with otherwise:
+                b.call(self.serial, args)
+        b.ret_void()
+
+    def split(self, args: list[ir.Value]) -> None:
+        b, cfg, t = self.b, self.cfg, self.threads
+        m, n = args[0], args[1]
+        by_n = b.icmp_signed(">=", n, i64(t * cfg.nr))
+        # Part size: N in whole packed panels, else M in whole wide tiles.
+        n_part = b.mul(ceil_div(b, ceil_div(b, n, t), cfg.nr), i64(cfg.nr))
+        m_part = b.mul(ceil_div(b, ceil_div(b, m, t), cfg.mr), i64(cfg.mr))
+        part = b.select(by_n, n_part, m_part)
+        parts = [self.part_args(args, by_n, part, i) for i in range(t)]
+        handles = entry_alloca_array(b, I64, t)
+        started = [self.start(parts[i], b.gep(handles, [i64(i)])) for i in range(1, t)]
+        b.call(self.serial, parts[0])
+        for i, ok in enumerate(started, start=1):
+            self.finish(parts[i], b.load(b.gep(handles, [i64(i)])), ok)
+
+    def part_args(self, args: list[ir.Value], by_n: ir.Value, part: ir.Value,
+                  i: int) -> list[ir.Value]:
+        """The serial GEMM's arguments for part i (an empty part has M or N = 0)."""
+        b = self.b
+        m, n, k, a, rsa, csa, bm, rsb, csb, c, ldc, alpha, beta, work = args
+        lo = b.mul(part, i64(i))
+
+        def size(total: ir.Value) -> ir.Value:  # of [lo, lo + part) within [0, total)
+            rest = b.select(b.icmp_signed(">", total, lo), b.sub(total, lo), i64(0))
+            return imin(b, part, rest)
+
+        m_i, n_i = b.select(by_n, m, size(m)), b.select(by_n, size(n), n)
+        a_i = b.select(by_n, a, b.gep(a, [b.mul(lo, rsa)]))
+        b_i = b.select(by_n, b.gep(bm, [b.mul(lo, csb)]), bm)
+        c_i = b.gep(c, [b.select(by_n, lo, b.mul(lo, ldc))])
+        w_i = elem_ptr(b, work, i * self.cfg.workspace_elems)
+        return [m_i, n_i, k, a_i, rsa, csa, b_i, rsb, csb, c_i, ldc, alpha, beta, w_i]
+
+    def start(self, part: list[ir.Value], handle: ir.Value) -> ir.Value:
+        """pthread_create(worker, &args); returns whether the thread started."""
+        b = self.b
+        slot = entry_alloca_array(b, self.args_ty, 1)
+        for i, v in enumerate(part):
+            b.store(v, b.gep(slot, [i64(0), ir.Constant(I32, i)]))
+        create = _libc(b.module, "pthread_create", I32, [VOIDP, VOIDP, VOIDP, VOIDP])
+        worker = _emit_worker(b.module, self.serial, self.args_ty)
+        rc = b.call(create, [b.bitcast(handle, VOIDP), ir.Constant(VOIDP, None),
+                             b.bitcast(worker, VOIDP), b.bitcast(slot, VOIDP)])
+        return b.icmp_signed("==", rc, ir.Constant(I32, 0))
+
+    def finish(self, part: list[ir.Value], handle: ir.Value, started: ir.Value) -> None:
+        """Join a started thread; run its part here if it never started."""
+        b = self.b
+        join = _libc(b.module, "pthread_join", I32, [I64, VOIDP])
+        with b.if_else(started) as (then, otherwise):
+            with then:
+                b.call(join, [handle, ir.Constant(VOIDP, None)])
+            with otherwise:
+                b.call(self.serial, part)
+
+
+def _emit_worker(module: ir.Module, serial: ir.Function, args_ty: ir.Type) -> ir.Function:
+    """worker(void* args) -> null: the thread entry, unpacking the serial GEMM's arguments."""
+    name = f"{serial.name}_worker"
+    if name in module.globals:
+        return module.globals[name]
+    fn = ir.Function(module, ir.FunctionType(VOIDP, [VOIDP]), name)
+    fn.linkage = "internal"
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    slot = b.bitcast(fn.args[0], args_ty.as_pointer())
+    values = [b.load(b.gep(slot, [i64(0), ir.Constant(I32, i)]))
+              for i in range(len(args_ty.elements))]
+    b.call(serial, values)
+    b.ret(ir.Constant(VOIDP, None))
+    return fn
+
+
+def _libc(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+    if name in module.globals:
+        return module.globals[name]
+    return ir.Function(module, ir.FunctionType(ret, args), name)
+
+
+def _dtype_of(fn: ir.Function) -> str:
+    return "f32" if isinstance(fn.function_type.args[-3], ir.FloatType) else "f64"

@@ -119,9 +119,9 @@ class _TileEmitter:
 
     def __init__(self, fn: ir.Function, cfg: GemmConfig, shape: TileShape) -> None:
         self.b = ir.IRBuilder(fn.entry_basic_block)
-        self.cfg, self.shape, self.bstride = cfg, shape, cfg.nr
-        self.kc, self.a, self.rsa, self.csa, self.bp, self.c, self.ldc = fn.args[:7]
-        self.alpha, self.beta, self.mr, self.nr = fn.args[7:]
+        self.cfg, self.shape = cfg, shape
+        self.kc, self.a, self.rsa, self.csa, self.bp, self.ldb, self.c, self.ldc = fn.args[:8]
+        self.alpha, self.beta, self.mr, self.nr = fn.args[8:]
         self.vty = ir.VectorType(self.alpha.type, shape.lanes)
 
     def emit(self) -> None:
@@ -151,7 +151,7 @@ class _TileEmitter:
         b.position_at_end(loop)
         k = b.phi(I64, "k")
         accs = [b.phi(vty) for _ in range(s.rows * s.vectors)]
-        brow = b.mul(k, i64(self.bstride))
+        brow = b.mul(k, self.ldb)
         bvec = [load_vec(b, elem_ptr(b, self.bp, brow, j * s.lanes), vty) for j in range(s.vectors)]
         col, new = b.gep(self.a, [b.mul(k, self.csa)]), []
         for i, off in enumerate(row_offsets):
@@ -222,13 +222,16 @@ def blend(b: ir.IRBuilder, acc: ir.Value, old: ir.Value, alpha: ir.Value, beta: 
 
 
 def emit_tile(module: ir.Module, cfg: GemmConfig, shape: TileShape) -> ir.Function:
-    """tile(kc, A, rsa, csa, Bp, C, ldc, alpha, beta, mr, nr): one block of C from a B panel."""
+    """tile(kc, A, rsa, csa, B, ldb, C, ldc, alpha, beta, mr, nr): a block of C from a B panel.
+
+    B's rows are ``ldb`` apart: NR in a packed panel, B's own row stride when read in place.
+    """
     name = f"{cfg.prefix}_tile{shape.rows}x{shape.width}"
     if name in module.globals:
         return module.globals[name]
     t = cfg.ty
     p = t.as_pointer()
-    fn = new_function(module, name, [I64, p, I64, I64, p, p, I64, t, t, I64, I64], internal=True)
+    fn = new_function(module, name, [I64, p, I64, I64, p, I64, p, I64, t, t, I64, I64], True)
     # Inlined into the driver's loop nest, the tile would share its integer registers with the
     # driver's loop state and spill row pointers inside the k loop.
     fn.attributes.add("noinline")
@@ -253,16 +256,14 @@ def emit_pack_b(module: ir.Module, cfg: GemmConfig) -> ir.Function:
         pk = _Pack(b, cfg, kc, imin(b, i64(cfg.nr), b.sub(nc, jr)),
                    b.gep(src0, [b.mul(jr, csb)]), rsb, csb, elem_ptr(b, bp, b.mul(jr, kc)))
         full = b.icmp_signed("==", pk.ncols, i64(cfg.nr))
-        rows = b.and_(full, b.icmp_signed("==", csb, i64(1)))
+        in_place = b.and_(full, b.icmp_signed("==", csb, i64(1)))
         cols = b.and_(full, b.icmp_signed("==", rsb, i64(1)))
-        with b.if_else(rows) as (then, otherwise):
+        # Full panels of a row-major B are read in place by the tiles (see panel_source).
+        with b.if_then(b.not_(in_place)), b.if_else(cols) as (then, otherwise):
             with then:
-                pk.rows()
-            with otherwise, b.if_else(cols) as (then2, otherwise2):
-                with then2:
-                    pk.columns(pk.transposed())
-                with otherwise2:
-                    pk.columns(i64(0))
+                pk.columns(pk.transposed())
+            with otherwise:
+                pk.columns(i64(0))
     b.ret_void()
     return fn
 

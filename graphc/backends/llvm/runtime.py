@@ -47,6 +47,11 @@ BUILDERS = {"gemm_f32": lambda: _build_gemm("f32"), "gemm_f64": lambda: _build_g
 EXPORTS = {"gemm_f32": ["graphc_gemm_f32"], "gemm_f64": ["graphc_gemm_f64"]}
 
 
+def required(module: ir.Module) -> list[str]:
+    """The runtime pieces whose symbols ``module`` references."""
+    return sorted(n for n, symbols in EXPORTS.items() if any(s in module.globals for s in symbols))
+
+
 def ensure(name: str) -> None:
     """Compile (or load from the cache) runtime piece ``name`` and register its symbols."""
     if name in _loaded:
