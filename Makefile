@@ -1,5 +1,5 @@
 # Two commands on a fresh clone (only Python 3.10+ and pip needed):
-#   make demo   build, print, compile and run a graph
+#   make demo   build, print, compile and run a graph; then train an MLP on real handwriting
 #   make test   ruff + the test suite
 # Both create .venv and install graphc into it (again only when pyproject.toml changes).
 
@@ -12,6 +12,7 @@ STAMP := $(VENV)/.installed
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
+	$(BIN)/python examples/mlp_digits.py
 
 test: lint
 	$(BIN)/python -m pytest

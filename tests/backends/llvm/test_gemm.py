@@ -23,6 +23,7 @@ def kernels() -> dict[str, Callable[..., None]]:
     module = ir.Module()
     fns = {dt: gemm.emit_gemm(module, dt) for dt in NP}
     fns["batched"] = gemm.emit_batched_gemm(module, "f64", *BATCH)
+    fns["mt3"] = gemm.emit_parallel_gemm(module, "f64", 3)
     for bits in (256, 128):
         if bits != gemm.gemm_config("f32").bits:
             fns[f"f32@{bits}"] = gemm.emit_gemm(module, "f32", gemm.gemm_config("f32", bits))
@@ -140,6 +141,21 @@ def test_batched_broadcast(kernels: dict) -> None:
     c = np.empty((2, 3, 5, 4))
     kernels["batched"](5, 4, 7, _ptr(a), 7, 1, _ptr(b), 4, 1, _ptr(c), 4, 1.0, 0.0, None)
     np.testing.assert_allclose(c, np.matmul(a[None], b), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(100, 200, 300), (300, 50, 300), (7, 20, 40000), (2, 3, 4)],
+                         ids=str)
+def test_parallel_matches_serial(kernels: dict, shape: tuple) -> None:
+    """Split over N (wide), over M (narrow N), serial (tiny): all equal the serial kernel."""
+    m, n, k = shape
+    rng = np.random.default_rng(k)
+    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    c1, c3 = rng.standard_normal((m, n)), np.empty((m, n))
+    c3[...] = c1
+    work = np.full(gemm.parallel_workspace_bytes("f64", 3) // 8, np.nan)
+    run_gemm(kernels["f64"], a, b, c1, 0.5, 2.0)
+    run_gemm(kernels["mt3"], a, b, c3, 0.5, 2.0, work=work)
+    np.testing.assert_array_equal(c3, c1)
 
 
 def test_emit_is_idempotent() -> None:
