@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from benchmarks import hostinfo, memory, report, sandbox
 from benchmarks.harness import Settings, run_workload
 from benchmarks.report import Section
 
-WORKLOADS = ("W1", "W2", "W3", "W4")
+WORKLOADS = ("W1", "M1", "W2", "W3", "W4")  # M1: W1's peak memory per system
 
 
 _T0 = time.perf_counter()
@@ -28,7 +29,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="small sizes, one timed run each: checks the harness, measures nothing")
     p.add_argument("--out", metavar="FILE", help="also write the markdown report to FILE")
     p.add_argument("--only", metavar="W1,W3", default=",".join(WORKLOADS),
-                   help="comma-separated workloads to run (default: all)")
+                   help="comma-separated workloads to run: W1 MLP, M1 its memory, W2 CNN, "
+                   "W3 elementwise, W4 first-call latency (default: all)")
     p.add_argument("--repeat", type=int, default=30, metavar="N",
                    help="minimum timed runs per system (default 30) ...")
     p.add_argument("--max-time", type=float, default=2.0, metavar="S",
@@ -36,7 +38,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=3, metavar="N", help="untimed calls first")
     p.add_argument("--all-systems", action="store_true",
                    help="in --quick, also run the systems that take long to compile")
-    p.add_argument("--no-memory", action="store_true", help="skip W1's peak-memory table")
     p.add_argument("--in-process", action="store_true",
                    help="time in this process, not one child per workload (a crash ends the run)")
     args = p.parse_args(argv)
@@ -68,18 +69,17 @@ def _timed(module: str, args: argparse.Namespace, cfg: Settings) -> list[Section
 
 
 def _w1(args: argparse.Namespace, cfg: Settings) -> list[Section]:
+    return _timed("benchmarks.w1_mlp", args, cfg)
+
+
+def _m1(args: argparse.Namespace, cfg: Settings) -> list[Section]:
     from benchmarks import w1_mlp
 
-    sections = _timed("benchmarks.w1_mlp", args, cfg)
-    if args.no_memory:
-        return sections
     size = w1_mlp.QUICK_BATCHES[0] if args.quick else 128
-    _log(f"W1 memory, batch {size}")
+    _log(f"M1: W1 memory, batch {size}")
     rows = memory.rows("W1", size, w1_mlp.systems(size), args.quick and not args.all_systems)
-    sections.append(Section(f"W1 memory: MLP training step, batch {size}",
-                            ["system", "step working set", "process peak", "notes"], rows,
-                            [f"Method: {memory.METHOD}."]))
-    return sections
+    return [Section(f"M1: peak memory of W1's MLP training step, batch {size}", memory.COLUMNS,
+                    rows, [f"Method: {memory.METHOD}."])]
 
 
 def _w2(args: argparse.Namespace, cfg: Settings) -> list[Section]:
@@ -97,14 +97,14 @@ def _w4(args: argparse.Namespace, cfg: Settings) -> list[Section]:
 
 
 RUNNERS: dict[str, Callable[[argparse.Namespace, Settings], list[Section]]] = {
-    "W1": _w1, "W2": _w2, "W3": _w3, "W4": _w4,
+    "W1": _w1, "M1": _m1, "W2": _w2, "W3": _w3, "W4": _w4,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = settings(args)
-    start = time.perf_counter()
+    start, load = time.perf_counter(), hostinfo.load()
     sections: list[Section] = []
     for name in args.only:
         sections += RUNNERS[name](args, cfg)
@@ -115,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         "the fastest peer (PyTorch, JAX, PyTensor, numexpr, numba) and of the floor; below 1.00x "
         "is faster. Each system runs with its own default threading.",
         f"- {hostinfo.thread_note()}",
-        f"- total benchmark time: {time.perf_counter() - start:.0f} s",
+        f"- total benchmark time: {time.perf_counter() - start:.0f} s; load average at start "
+        f"{load}, at end {hostinfo.load()} ({os.cpu_count()} cores)"
+        + (" -- a busy machine: treat these numbers as noisy" if hostinfo.busy() else ""),
     ]
     text = report.document("graphc benchmarks", hostinfo.header(args.quick), sections, preamble)
     sys.stdout.write(text)

@@ -82,6 +82,22 @@ def header(quick: bool) -> list[str]:
     return lines
 
 
+def load() -> str:
+    """The 1-minute load average, or 'n/a'."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "n/a"
+
+
+def busy() -> bool:
+    """True when other work already uses about half of the machine's cores or more."""
+    try:
+        return os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1)
+    except OSError:
+        return False
+
+
 def thread_note() -> str:
     """Each system runs with its own default threading; say what those defaults are here."""
     parts: list[str] = []

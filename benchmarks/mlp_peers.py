@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -93,6 +94,8 @@ def jax_mlp(init: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> Step:
 def pytensor_training(mode: str, loss_fn: Callable, init: list[np.ndarray],
                       x: np.ndarray, y: np.ndarray) -> Step:
     """pytensor.function with the SGD updates on shared variables, in the given mode."""
+    # pip installs of PyTensor warn at import that its C linker found no BLAS; NUMBA needs none.
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
     pytensor = require("pytensor")
     pt = require("pytensor.tensor")
     xs = pt.tensor("x", dtype="float32", shape=(None,) * x.ndim)

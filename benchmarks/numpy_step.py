@@ -6,18 +6,26 @@
 (forward, gc.grad backward, updates) compiled with the full pass pipeline and with passes=[],
 timed against the same step written by hand in NumPy. Prints the time ratio (goal: <= 1.15)
 and the peak traced memory of one step (goal: no higher than the hand-written step).
+BLAS runs single-threaded unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise: on a
+shared 2-core machine threaded GEMMs of this size vary 50x from run to run, which would drown
+the difference being measured (both sides use the same BLAS either way).
 """
 
 from __future__ import annotations
 
-import argparse
-import time
-import tracemalloc
-from collections.abc import Callable
+import os
 
-import numpy as np
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before NumPy loads its BLAS
 
-import graphc as gc
+import argparse  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import graphc as gc  # noqa: E402
 
 SIZES = (784, 256, 256, 10)
 BATCH, LR = 128, 0.05
@@ -80,16 +88,20 @@ def numpy_step(params: list[np.ndarray]) -> Callable[[np.ndarray, np.ndarray], f
     return step
 
 
-def timed(step: Callable[..., object], x: np.ndarray, y: np.ndarray, repeat: int) -> float:
-    """Median seconds per call after a warm-up."""
-    for _ in range(5):
-        step(x, y)
-    times = []
+def timed(steps: list[Callable[..., object]], x: np.ndarray, y: np.ndarray,
+          repeat: int) -> list[float]:
+    """Median seconds per call of each step; calls are interleaved so that the load of a
+    shared machine falls on every step alike."""
+    for step in steps:
+        for _ in range(5):
+            step(x, y)
+    times: list[list[float]] = [[] for _ in steps]
     for _ in range(repeat):
-        t = time.perf_counter()
-        step(x, y)
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
+        for i, step in enumerate(steps):
+            t = time.perf_counter()
+            step(x, y)
+            times[i].append(time.perf_counter() - t)
+    return [float(np.median(t)) for t in times]
 
 
 def peak_bytes(make: Callable[[], Callable[..., object]], x: np.ndarray, y: np.ndarray) -> int:
@@ -113,12 +125,13 @@ def main() -> None:
     params = init_params()
     losses = [graphc_step(params)[0](x, y), numpy_step(params)(x, y)]
     print(f"first-step loss: graphc {float(losses[0]):.6f}  numpy {losses[1]:.6f}")
-    hand = timed(numpy_step(params), x, y, args.repeat)
-    rows = [("hand-written numpy", hand, peak_bytes(lambda: numpy_step(params), x, y))]
-    for label, passes in (("graphc full pipeline", None), ("graphc passes=[]", [])):
-        fn = graphc_step(params, passes)[0]
-        mem = peak_bytes(lambda p=passes: graphc_step(params, p)[0], x, y)
-        rows.append((label, timed(fn, x, y, args.repeat), mem))
+    variants = {"hand-written numpy": lambda: numpy_step(params),
+                "graphc full pipeline": lambda: graphc_step(params, None)[0],
+                "graphc passes=[]": lambda: graphc_step(params, [])[0]}
+    seconds = timed([make() for make in variants.values()], x, y, args.repeat)
+    peaks = [peak_bytes(make, x, y) for make in variants.values()]
+    rows = list(zip(variants, seconds, peaks, strict=True))
+    hand = seconds[0]
     print(f"{'step':<22} {'ms':>8} {'ratio':>7} {'peak KiB':>9} {'mem ratio':>9}")
     for label, sec, mem in rows:
         print(f"{label:<22} {sec * 1e3:8.3f} {sec / hand:7.3f} {mem / 1024:9.0f} "

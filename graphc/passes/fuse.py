@@ -45,6 +45,11 @@ def _elementwise(node: Node) -> bool:
     return node.op.elementwise or node.op.name in ("fused", "broadcast_to")
 
 
+def _weight(node: Node) -> int:
+    """Ops a node stands for (a fused node counts its body)."""
+    return len(node.body.nodes) if node.body is not None else 1
+
+
 def _describe(node: Node) -> str:
     where = f" ({node.loc})" if node.loc.line else ""
     return f"{node.op.name} -> {', '.join(str(v.type) for v in node.outputs)}{where}"
@@ -71,12 +76,15 @@ class FusionReport:
     nodes_before: int = 0
 
     def __str__(self) -> str:
-        lines = [f"fusion: {len(self.groups)} kernels from {self.nodes_before} nodes"]
-        for i, g in enumerate(self.groups):
-            if g.size > 1:
-                ops = ", ".join(n.op.name for n in g.dup + g.members)
-                dup = f" ({len(g.dup)} duplicated)" if g.dup else ""
-                lines.append(f"  kernel {i}: {g.kind} [{ops}]{dup}")
+        fused = [g for g in self.groups if g.size > 1]
+        lines = [f"fusion: {self.nodes_before} nodes in {len(self.groups)} groups, "
+                 f"{len(fused)} of them fused:"]
+        for g in fused:
+            ops = ", ".join(n.op.name for n in g.dup + g.members)
+            dup = f", {len(g.dup)} copied" if g.dup else ""
+            head = g.anchor or g.members[0]
+            where = f"  ({head.loc})" if head.loc.line else ""
+            lines.append(f"  {g.kind}: [{ops}{dup}]{where}")
         lines.append("not fused:")
         lines += [f"  {b}" for b in self.boundaries] or ["  (none)"]
         return "\n".join(lines) + "\n"
@@ -215,7 +223,9 @@ class Planner:
         stored = v in self.escaping or any(
             not _elementwise(u) and u is not r for u in self.users.get(v, ()))
         needed = self._needed(self.group[src], v)
-        if stored or len(needed) > DUPLICATE_LIMIT:
+        if all(n.op.name == "broadcast_to" for n in needed):
+            return  # nothing to compute: the reduction reads the value as it is
+        if stored or sum(_weight(n) for n in needed) > DUPLICATE_LIMIT:
             why = "is stored for other readers" if stored else "is too large to copy"
             self.reasons[(src, r)] = f"multiple consumers (the producer {why})"
             return
@@ -240,7 +250,8 @@ class Planner:
 
     def _fuse_epilogue(self, m: Node) -> None:
         readers = self.users.get(m.outputs[0], [])
-        groups = {id(self.group[u]): self.group[u] for u in readers}
+        # groups, not nodes: a reduction that copied a reader reads the product too
+        groups = {id(g): g for g in self._distinct() if m.outputs[0] in reads(g)}
         if not readers or m.outputs[0] in self.escaping:
             return
         first = readers[0]
@@ -343,6 +354,7 @@ def _yields(g: Group, needed: set[Value]) -> list[Value]:
 def plan_fusion(graph: Graph) -> tuple[Planner, list[Group]]:
     """Group the nodes of ``graph`` (after softmax expansion, which is done in place)."""
     expand(graph)
+    dce(graph)  # dead readers must not keep neighbours apart
     planner = Planner(graph)
     return planner, planner.plan()
 

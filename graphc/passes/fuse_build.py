@@ -8,6 +8,7 @@ from graphc.ir.graph import Graph, Node, Value, make_node
 from graphc.ir.opdef import lookup
 from graphc.ir.types import TensorType
 from graphc.ops import core
+from graphc.passes.dce import dce
 from graphc.passes.rewrite import Match, P, Rule, RuleSet, X, apply_rules
 
 REDUCE_OPS = ("sum", "mean", "max", "min", "prod")
@@ -126,6 +127,7 @@ def build_group(group: Group, yields: list[Value]) -> Node:
         if n is not anchor:
             b.copy(n)
     b.body.outputs = [b.env[v] for v in yields]
+    dce(b.body)  # a copied fused node may bring ops for results this group does not need
     operands = prefix + b.operands[1 if anchor is not None else 0 :]
     op = lookup(EPILOGUE_OPS[anchor.op.name] if anchor is not None else "fused")
     attrs = dict(anchor.attrs) if anchor is not None else {}
@@ -140,5 +142,6 @@ def _build_reduce(group: Group) -> Node:
     for n in group.dup + [m for m in group.members if m is not red]:
         b.copy(n)
     b.body.outputs = [b.read(red.inputs[0])]
+    dce(b.body)
     attrs = {"reduce": red.op.name, "axis": red.attrs["axis"], "keepdims": red.attrs["keepdims"]}
     return make_node(lookup("fused_reduce"), b.operands, attrs, red.loc, b.body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 
 import graphc as gc
 from graphc.backends.numpy.interpreter import Interpreter, run_graph
@@ -40,6 +40,7 @@ def _same(a: list[np.ndarray], b: list[np.ndarray]) -> None:
 def test_pass_keeps_the_numbers(pipeline: str, case: Case):
     before = _reference(case, case.graph)
     optimized = PassManager(pipeline).run(case.graph)
+    note(f"before:\n{gc.print_ir(case.graph)}after:\n{gc.print_ir(optimized)}")
     _same(before, _reference(case, optimized))
     _same(before, _planned(case, optimized))
 
@@ -50,4 +51,5 @@ def test_pass_keeps_the_numbers(pipeline: str, case: Case):
 def test_pass_is_idempotent(pipeline: str, case: Case):
     once = PassManager(pipeline).run(case.graph)
     twice = PassManager(pipeline).run(clone(once)[0])
+    note(f"before:\n{gc.print_ir(case.graph)}once:\n{gc.print_ir(once)}")
     assert gc.print_ir(twice) == gc.print_ir(once)

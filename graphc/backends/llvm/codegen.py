@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from llvmlite import ir
 
-from graphc.backends.llvm import jit, lowering, runtime
+from graphc.backends.llvm import jit, lowering, parallel, runtime
 from graphc.backends.llvm.irutil import I8, PTR, VOID, i64
 from graphc.backends.llvm.layout import Layout, Loc, plan
 from graphc.backends.llvm.loops import View, elementwise
@@ -38,18 +38,23 @@ class Program:
 
 
 def generate(
-    graph: Graph, dims: dict[str, int], timings: jit.Timings | None = None, profile: bool = False
+    graph: Graph,
+    dims: dict[str, int],
+    timings: jit.Timings | None = None,
+    profile: bool = False,
+    threads: int = 1,
 ) -> Program:
     """LLVM IR for ``graph`` with its symbolic dims bound to ``dims``.
 
     With ``profile``, the entry function also adds each kernel's cycle count (CPU time stamp
-    counter) to a counter per node, readable through the ``graphc_profile`` symbol."""
+    counter) to a counter per node, readable through the ``graphc_profile`` symbol. With
+    ``threads=2``, big elementwise and GEMM kernels run as two halves (parallel.py)."""
     t0 = time.perf_counter()
     check_supported(graph)
-    lay = plan(graph, dims)
+    lay = plan(graph, dims, threads)
     module = ir.Module(name=graph.name)
     module.triple = jit.host()[0]
-    Emitter(module, graph, lay, profile).emit()
+    Emitter(module, graph, lay, profile, threads).emit()
     text = str(module)
     if timings is not None:
         timings.ir_build += time.perf_counter() - t0
@@ -78,7 +83,10 @@ def _meta(graph: Graph, lay: Layout) -> dict[str, Any]:
 class Emitter:
     """Builds the entry function and one kernel function per node."""
 
-    def __init__(self, module: ir.Module, graph: Graph, lay: Layout, profile: bool = False):
+    def __init__(
+        self, module: ir.Module, graph: Graph, lay: Layout, profile: bool = False, threads: int = 1
+    ):
+        self.threads = threads
         self.module = module
         self.graph = graph
         self.lay = lay
@@ -150,23 +158,45 @@ class Emitter:
         values = [self.lay.alias(v).root for v in node.inputs] + node.outputs
         locs = [self.lay.where[v] for v in values]
         needs_scratch = node.op in lowering.SCRATCH
-        fn = self._kernel_function(index, node, locs, needs_scratch)
+        split = self.threads > 1 and parallel.splittable(
+            node, [self.lay.shapes[v] for v in node.inputs], self.lay.shapes[node.outputs[0]]
+        )
+        fn = self._kernel_function(index, node, locs, needs_scratch, split)
         args = [self.pointer(b, v) for v in values]
         if needs_scratch:
             args.append(b.gep(self.slots[-1], [i64(self.lay.scratch_offset)], source_etype=I8))
-        b.call(fn, args)
+        if split:
+            self._fork(b, fn, args)
+        else:
+            b.call(fn, args)
+
+    def _fork(self, b: ir.IRBuilder, fn: ir.Function, args: list[ir.Value]) -> None:
+        """fn(args..., tid) on both threads: args go through a block on the stack."""
+        tramp = ir.Function(self.module, parallel.JOB_TYPE, fn.name + ".job")
+        tramp.linkage = "internal"
+        tb = ir.IRBuilder(tramp.append_basic_block("entry"))
+        ctx, tid = tramp.args
+        loaded = [
+            tb.load(tb.gep(ctx, [i64(k)], source_etype=PTR), typ=PTR) for k in range(len(args))
+        ]
+        tb.call(fn, [*loaded, tid])
+        tb.ret_void()
+        with b.goto_entry_block():
+            block = b.alloca(ir.ArrayType(PTR, len(args)))
+        for k, a in enumerate(args):
+            b.store(a, b.gep(block, [i64(0), i64(k)], inbounds=True))
+        b.call(runtime.declare_parallel(self.module), [tramp, block])
 
     def _view(self, ptr: ir.Value, v: Value) -> View:
         a = self.lay.alias(v)
         return View(ptr, v.type.dtype, self.lay.shapes[v], a.strides, a.offset)
 
     def _kernel_function(
-        self, index: int, node: Node, locs: list[Loc], scratch: bool
+        self, index: int, node: Node, locs: list[Loc], scratch: bool, split: bool = False
     ) -> ir.Function:
         n_args = len(locs) + int(scratch)
-        fn = ir.Function(
-            self.module, ir.FunctionType(VOID, [PTR] * n_args), f"n{index}.{node.op.name}"
-        )
+        kinds = [PTR] * n_args + ([ir.IntType(64)] if split else [])
+        fn = ir.Function(self.module, ir.FunctionType(VOID, kinds), f"n{index}.{node.op.name}")
         fn.linkage = "internal"
         fn.attributes.add("nounwind")
         for arg, loc in zip(fn.args, locs, strict=False):
@@ -179,10 +209,38 @@ class Emitter:
             View.dense(a, v.type.dtype, self.lay.shapes[v])
             for a, v in zip(fn.args[n_in:], node.outputs, strict=False)
         ]
-        ctx = KernelCtx(b, self.math, node, ins, outs, fn.args[-1] if scratch else None)
-        emit_node(ctx)
+        scratch_ptr = fn.args[n_args - 1] if scratch else None
+        if not split:
+            emit_node(KernelCtx(b, self.math, node, ins, outs, scratch_ptr))
+        else:
+            self._emit_halves(b, node, ins, outs, scratch_ptr, fn.args[-1])
         b.ret_void()
         return fn
+
+    def _emit_halves(
+        self,
+        b: ir.IRBuilder,
+        node: Node,
+        ins: list[View],
+        outs: list[View],
+        scratch: ir.Value | None,
+        tid: ir.Value,
+    ) -> None:
+        """Thread 0 runs the first half of the rows, thread 1 the rest (own scratch each)."""
+        dim = parallel.split_dim(
+            node, [self.lay.shapes[v] for v in node.inputs], self.lay.shapes[node.outputs[0]]
+        )
+        with b.if_else(b.icmp_signed("==", tid, i64(0))) as (first, second):
+            for t, branch in enumerate((first, second)):
+                with branch:
+                    mine = scratch
+                    if scratch is not None:
+                        mine = b.gep(
+                            scratch, [i64(t * self.lay.scratch_per_thread)], source_etype=I8
+                        )
+                    ctx = KernelCtx(b, self.math, node, ins, outs, mine)
+                    ctx.extras["part"] = (t, 2, dim)
+                    emit_node(ctx)
 
 
 PROFILE_SYMBOL = "graphc_profile"
@@ -212,8 +270,9 @@ def emit_node(k: KernelCtx) -> None:
     if k.node.op in KERNEL:
         KERNEL[k.node.op](k)
         return
-    out = k.outs[0]
+    part = k.extras.get("part")
+    out = parallel.part_rows(k.outs[0], part)
     body = SCALAR[k.node.op]
     s = Scalar(k.b, k.math, [v.dtype for v in k.ins], out.dtype, k.attrs)
-    ins = [v.broadcast(out.shape) for v in k.ins]
+    ins = [parallel.part_rows(v.broadcast(k.outs[0].shape), part) for v in k.ins]
     elementwise(k.b, out.shape, ins, [out], lambda xs: [body(s, xs)])

@@ -1,8 +1,9 @@
 """conv2d and its two gradient ops as LLVM kernels: im2col / col2im around the packed GEMM.
 
-Every shape is static (the backend compiles per binding of the symbolic dims), so each kernel
-is specialized to one ``ConvGeom`` and named after it. Layouts are contiguous NCHW activations
-and OIHW weights, exactly as the catalogue ops (graphc/ops/nn.py) define them. C signatures::
+Shapes are static (the backend compiles per binding of the symbolic dims): each kernel is a
+thin loop nest for one ``ConvGeom``, named after it, around the shared GEMM and the shared
+im2col/col2im. Layouts are contiguous NCHW activations and OIHW weights, exactly as the
+catalogue ops (graphc/ops/nn.py) define them. C signatures::
 
     void graphc_conv2d_<tag>(T* x, T* w, T* y, T* work)              // y = conv2d(x, w)
     void graphc_conv2d_input_grad_<tag>(T* gy, T* w, T* gx, T* work)  // gx = conv2d_input_grad
@@ -14,8 +15,8 @@ every graph a large zeroed data section). Outputs never alias inputs.
 
 Per image and group, the forward pass is ``y[n, g] = W_g @ col`` with ``col = im2col(x[n, g])``
 of shape [Cg*KH*KW, OH*OW]; the input gradient is ``col2im(W_g^T @ gy[n, g])``; the weight
-gradient accumulates ``gy[n, g] @ col^T`` over the batch (beta = 1 after the first image).
-Transposes are GEMM strides, never copies. A 1x1, stride-1, unpadded convolution skips im2col.
+gradient accumulates ``gy[n, g] @ col^T`` over the batch (or its transpose, see
+``_swap_weight_grad``). Transposes are GEMM strides. 1x1, stride 1, unpadded: no im2col.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from llvmlite import ir
+
 from graphc import ops
 from graphc.backends.llvm import conv, runtime
 from graphc.backends.llvm.fused_kernels import eval_body
@@ -38,7 +40,7 @@ def _geom(node: Node, ins: Shapes, outs: Shapes, shapes: GeomShapes) -> conv.Con
     return conv.ConvGeom.from_shapes(x, w, node.attrs)
 
 
-def _scratch(shapes: GeomShapes):  # noqa: ANN202
+def _scratch(shapes: GeomShapes) -> Callable[[Node, Shapes, Shapes], int]:
     def need(node: Node, ins: Shapes, outs: Shapes) -> int:
         dtype = node.inputs[0].type.dtype.short
         return conv.conv_workspace_bytes(dtype, _geom(node, ins, outs, shapes))
@@ -46,7 +48,7 @@ def _scratch(shapes: GeomShapes):  # noqa: ANN202
     return need
 
 
-def _emitter(emit, shapes: GeomShapes) -> Callable[[KernelCtx], None]:  # noqa: ANN001
+def _emitter(emit: Callable[..., ir.Function], shapes: GeomShapes) -> Callable[[KernelCtx], None]:
     def lower(k: KernelCtx) -> None:
         dtype = k.ins[0].dtype.short
         g = _geom(k.node, [v.shape for v in k.ins], [v.shape for v in k.outs], shapes)

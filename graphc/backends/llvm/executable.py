@@ -11,6 +11,8 @@ import ctypes
 import functools
 import hashlib
 import json
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from graphc.ir.graph import Graph, Value
 from graphc.ir.printer import print_graph
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+RECYCLE_BYTES = 1 << 20  # outputs this big are recycled once the caller drops them
 
 
 @dataclass
@@ -38,6 +41,7 @@ class CompileReport:
     codegen: float = 0.0
     load: float = 0.0
     arena_bytes: int = 0
+    runtime: float = 0.0  # compiling shared runtime kernels (the GEMM), once per machine
 
     @property
     def total(self) -> float:
@@ -49,6 +53,7 @@ class CompileReport:
             f"llvm compile [{dims}]: cache {self.cache}; IR build {self.ir_build * 1e3:.1f} ms, "
             f"optimize {self.optimize * 1e3:.1f} ms, codegen {self.codegen * 1e3:.1f} ms, "
             f"load {self.load * 1e3:.1f} ms; arena {self.arena_bytes} bytes"
+            + (f"; runtime kernels {self.runtime * 1e3:.0f} ms" if self.runtime else "")
         )
 
 
@@ -73,13 +78,30 @@ class Variant:
         self.block[len(self.block) - 1] = raw.ctypes.data + start
         self.entry = _ENTRY_TYPE(self.loaded.address(m["entry"]))
         self.params_seen: list[Any] = [None] * self.n_par
+        self.last_outs: list[np.ndarray | None] = [None] * len(self.out_specs)
+
+    def fresh_outputs(self) -> list[np.ndarray]:
+        """New output arrays; a big one the caller already dropped is reused instead.
+
+        Only this variant still references such an array (reference count 2: our list and the
+        getrefcount argument), so reusing it is unobservable, and it saves the page faults of a
+        fresh multi-megabyte allocation on every call.
+        """
+        outs = []
+        for k, (shape, dtype) in enumerate(self.out_specs):
+            if self.last_outs[k] is not None and sys.getrefcount(self.last_outs[k]) == 2:
+                outs.append(self.last_outs[k])
+            else:
+                outs.append(np.empty(shape, dtype))
+        self.last_outs = [o if o.nbytes >= RECYCLE_BYTES else None for o in outs]
+        return outs
 
 
 @functools.cache
-def backend_fingerprint() -> str:
+def backend_fingerprint(pattern: str = "*.py") -> str:
     """A hash of this backend's source files: changing the code generator invalidates the cache."""
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in sorted(Path(__file__).parent.glob(pattern)):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
@@ -108,11 +130,14 @@ def _param_array(p: Value) -> np.ndarray:
 class LLVMExecutable:
     """A graph compiled to native code; run(inputs, dims) -> outputs + updated params."""
 
-    def __init__(self, graph: Graph, opt_level: int = jit.OPT_LEVEL, profile: bool = False):
+    def __init__(
+        self, graph: Graph, opt_level: int = jit.OPT_LEVEL, profile: bool = False, threads: int = 1
+    ):
         self.graph = graph
         self.opt_level = opt_level
         self.profile_enabled = profile
-        self.text = print_graph(graph) + ("// profile\n" if profile else "")
+        self.threads = threads
+        self.text = print_graph(graph) + f"// profile={profile} threads={threads}\n"
         self.variants: dict[tuple, Variant] = {}
         self._compile_lock = threading.Lock()
         self.update_index = [graph.params.index(p) for p, _ in graph.updates]
@@ -130,10 +155,13 @@ class LLVMExecutable:
 
     def _build(self, dims: dict[str, int]) -> Variant:
         timings = jit.Timings()
+        runtime_before = runtime.compile_seconds()
         key = _key(self.text, dims, self.opt_level)
         entry, where = cache.lookup(key)
         if entry is None:
-            program = codegen.generate(self.graph, dims, timings, self.profile_enabled)
+            program = codegen.generate(
+                self.graph, dims, timings, self.profile_enabled, self.threads
+            )
             obj, _ = jit.compile_ir(program.ir_text, timings, self.opt_level)
             entry = cache.Entry(program.meta, obj)
             cache.store(key, entry)
@@ -141,14 +169,16 @@ class LLVMExecutable:
         for piece in entry.meta.get("runtime", []):
             runtime.ensure(piece)  # the shared GEMM must be linked before the graph's code loads
         loaded = jit.Loaded(entry.obj)
+        spent = runtime.compile_seconds() - runtime_before
         report = CompileReport(
             dims,
             where,
-            timings.ir_build,
+            max(timings.ir_build - spent, 0.0),
             timings.optimize,
             timings.codegen,
             time.perf_counter() - t0,
             entry.meta["arena_bytes"],
+            spent,
         )
         return Variant(entry.meta, loaded, report)
 
@@ -156,8 +186,8 @@ class LLVMExecutable:
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
         var = self.variants.get(tuple(sorted(dims.items()))) or self.variant(dims)
         inputs = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in inputs]
-        outs = [np.empty(shape, dtype) for shape, dtype in var.out_specs]
         with var.lock:  # one argument block and arena per variant: calls take turns
+            outs = var.fresh_outputs()
             block = var.block
             for i, a in enumerate(inputs):
                 block[i] = a.ctypes.data
@@ -189,7 +219,10 @@ class LLVMExecutable:
 
     def llvm_ir(self, dims: dict[str, int] | None = None, optimized: bool = False) -> str:
         """The LLVM IR generated for ``dims`` (the last compiled binding by default)."""
-        text = codegen.generate(self.graph, self._dims_for(dims)).ir_text
+        found = codegen.generate(
+            self.graph, self._dims_for(dims), None, self.profile_enabled, self.threads
+        )
+        text = found.ir_text
         if not optimized:
             return text
         mod = jit.parse_and_verify(text)
@@ -218,6 +251,14 @@ class LLVMExecutable:
 
 
 def compile_graph(graph: Graph, **options: Any) -> LLVMExecutable:
-    """The llvm backend's entry point (used by graphc.backends.compile_for)."""
+    """The llvm backend's entry point (used by graphc.backends.compile_for).
+
+    Options: ``opt_level`` (default 3), ``profile`` (per-node cycle counts), ``threads``
+    (1 by default; 2 runs big GEMM and elementwise kernels on two threads; the environment
+    variable GRAPHC_THREADS sets the default)."""
     opt = int(options.pop("opt_level", jit.OPT_LEVEL))
-    return LLVMExecutable(graph, opt_level=opt, profile=bool(options.pop("profile", False)))
+    threads = int(options.pop("threads", os.environ.get("GRAPHC_THREADS", "1")))
+    if threads not in (1, 2):
+        raise BackendError(f"threads={threads}: the llvm backend runs on 1 or 2 threads")
+    profile = bool(options.pop("profile", False))
+    return LLVMExecutable(graph, opt_level=opt, profile=profile, threads=threads)

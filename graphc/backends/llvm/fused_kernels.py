@@ -14,9 +14,10 @@ from llvmlite import ir
 
 from graphc import ops
 from graphc.backends.llvm.linalg_kernels import _scratch as gemm_scratch
-from graphc.backends.llvm.linalg_kernels import gemm_call, matmul_shape
+from graphc.backends.llvm.linalg_kernels import gemm_call, matmul_shape, split_operands
 from graphc.backends.llvm.loops import View, const, elementwise
 from graphc.backends.llvm.lowering import SCALAR, KernelCtx, Scalar, kernel
+from graphc.backends.llvm.parallel import part_rows
 from graphc.backends.llvm.reduce_kernels import (
     COMBINE,
     divide_by_count,
@@ -45,9 +46,10 @@ def eval_body(k: KernelCtx, body: Graph, args: list[ir.Value]) -> list[ir.Value]
 
 
 def _fused(k: KernelCtx) -> None:
-    shape = k.outs[0].shape
-    ins = [v.broadcast(shape) for v in k.ins]
-    elementwise(k.b, shape, ins, k.outs, lambda xs: eval_body(k, k.node.body, xs))
+    part, full = k.extras.get("part"), k.outs[0].shape
+    outs = [part_rows(o, part) for o in k.outs]
+    ins = [part_rows(v.broadcast(full), part) for v in k.ins]
+    elementwise(k.b, outs[0].shape, ins, outs, lambda xs: eval_body(k, k.node.body, xs))
 
 
 def _fused_reduce(k: KernelCtx) -> None:
@@ -56,7 +58,10 @@ def _fused_reduce(k: KernelCtx) -> None:
     out = k.outs[0]
     keep = View.dense(out.ptr, out.dtype, keep_shape(shape, axes))
     dtype = k.node.body.outputs[0].type.dtype
-    value = lambda xs: eval_body(k, k.node.body, xs)[0]  # noqa: E731
+
+    def value(xs: list[ir.Value]) -> ir.Value:
+        return eval_body(k, k.node.body, xs)[0]
+
     reduce_views(
         k.b,
         [v.broadcast(shape) for v in k.ins],
@@ -105,19 +110,22 @@ def _scaled_product(term: Value, product: Value) -> float | None:
 
 
 def _fused_matmul(k: KernelCtx) -> None:
-    a, b, out = k.ins[0], k.ins[1], k.outs[0]
+    """GEMM into the result, then the epilogue over it in place (rows split when threaded)."""
+    part, full = k.extras.get("part"), k.outs[0].shape
+    a, b, out = split_operands(k)
+    outs = [part_rows(o, part) for o in k.outs]
     ms = matmul_shape(a, b)
     if out.size == 0:
         return
+    extras = [part_rows(v.broadcast(full), part) for v in k.ins[2:]]
     axpy = axpy_form(k.node)
     if axpy is not None:
         alpha, j = axpy
-        copy_unless_same(k.b, k.ins[j], out)
+        copy_unless_same(k.b, extras[j - 2], out)
         gemm_call(k, ms, a, b, out, alpha=alpha, beta=1.0)
         return
     gemm_call(k, ms, a, b, out)
-    extras = [v.broadcast(out.shape) for v in k.ins[2:]]
-    elementwise(k.b, out.shape, [out, *extras], k.outs, lambda xs: eval_body(k, k.node.body, xs))
+    elementwise(k.b, out.shape, [out, *extras], outs, lambda xs: eval_body(k, k.node.body, xs))
 
 
 def copy_unless_same(b: ir.IRBuilder, src: View, dst: View) -> None:

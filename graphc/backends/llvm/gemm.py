@@ -17,11 +17,15 @@ reading its values (NaN garbage in C is fine). ``K == 0`` gives ``C = beta*C``. 
 not alias A, B or C; null selects a module-private static buffer (then the kernel is not
 reentrant: two threads calling it at once need their own workspaces).
 
-Design (BLIS-like, measured on Zen 4): only B is packed, into zero-padded panels of NR columns
-(NR = 2 vectors); the micro-kernel keeps MR x NR accumulators in vector registers and
-broadcasts A elements straight from memory with any strides (an A pack would be a strided
-gather anyway), so no transposed copy of A is ever made. Blocks are balanced (784 = 4 x 196,
-not 3 x 256 + 16) so no block degenerates into a thin, slow one.
+Design (BLIS-like, measured on Zen 4): the micro-kernel keeps MR x NR accumulators in vector
+registers (NR = 2 vectors) and broadcasts A elements straight from memory with any strides (an
+A pack would be a strided gather anyway), so A is never copied except for the few rows of an
+M-edge tile. B is read in place when it is row-major; otherwise (transposed: 16x16 blocks
+transposed in registers; general strides; the N edge) it is packed into zero-padded panels.
+Blocks are balanced (784 = 4 x 196, not 3 x 256 + 16) so none degenerates into a thin, slow one.
+``emit_batched_gemm`` loops it over static batch dims. Threads: the ABI splits cleanly over
+column ranges (B + lo*csb, C + lo, N = part; one workspace per thread), in B panels of NR
+columns at no extra memory traffic; the backend's fork/join pool decides when that pays.
 """
 
 from __future__ import annotations
@@ -38,21 +42,17 @@ from graphc.backends.llvm.gemm_kernels import (
 )
 from graphc.backends.llvm.kernel_ir import (
     FLOAT_TYPES,
-    I32,
     I64,
     ceil_div,
     compile_kernel_for_test,
     compile_kernels_for_test,
     elem_ptr,
-    entry_alloca_array,
     for_range,
     i64,
     imin,
     new_function,
 )
 from graphc.ir.errors import BackendError
-
-VOIDP = ir.IntType(8).as_pointer()
 
 __all__ = [
     "compile_kernel_for_test",
@@ -214,131 +214,3 @@ def _batch_loop(b: ir.IRBuilder, gemm: ir.Function, args: list[ir.Value], batch:
 
 
 
-
-# --- threads ----------------------------------------------------------------------------------
-
-_MIN_PARALLEL_MACS = 1 << 22  # below ~4M multiply-adds (~80 us) a thread start does not pay
-
-
-def parallel_workspace_bytes(dtype: str, threads: int) -> int:
-    """Bytes of ``work`` for ``graphc_gemm_<dtype>_mt<threads>``: one GEMM buffer per thread."""
-    return threads * gemm_workspace_bytes(dtype)
-
-
-def emit_parallel_gemm(module: ir.Module, dtype: str, threads: int = 2) -> ir.Function:
-    """Emit ``graphc_gemm_<dtype>_mt<threads>``: the GEMM's ABI, split over N (or M) by threads.
-
-    Each part runs the serial kernel with its own slice of ``work`` (see
-    ``parallel_workspace_bytes``; null is not allowed). Parts past the first run on POSIX threads
-    started and joined inside the call; small products (or a failed thread start) run serially.
-    """
-    name = f"graphc_gemm_{dtype}_mt{threads}"
-    if name in module.globals:
-        return module.globals[name]
-    serial = emit_gemm(module, dtype)
-    fn = new_function(module, name, list(serial.function_type.args), internal=False)
-    _Parallel(fn, serial, threads).emit()
-    return fn
-
-
-class _Parallel:
-    """The body of the threaded GEMM: pick a split, start threads, run part 0, join."""
-
-    def __init__(self, fn: ir.Function, serial: ir.Function, threads: int) -> None:
-        self.fn, self.serial, self.threads = fn, serial, threads
-        self.b = ir.IRBuilder(fn.entry_basic_block)
-        self.cfg = gemm_config(_dtype_of(serial))
-        self.args_ty = ir.LiteralStructType(list(serial.function_type.args))
-
-    def emit(self) -> None:
-        b, args = self.b, list(self.fn.args)
-        m, n, k = args[:3]
-        macs = b.mul(b.mul(m, n), k)
-        big = b.icmp_signed(">=", macs, i64(_MIN_PARALLEL_MACS))
-        with b.if_else(big) as (then, otherwise):
-            with then:
-                self.split(args)
-            with otherwise:
-                b.call(self.serial, args)
-        b.ret_void()
-
-    def split(self, args: list[ir.Value]) -> None:
-        b, cfg, t = self.b, self.cfg, self.threads
-        m, n = args[0], args[1]
-        by_n = b.icmp_signed(">=", n, i64(t * cfg.nr))
-        # Part size: N in whole packed panels, else M in whole wide tiles.
-        n_part = b.mul(ceil_div(b, ceil_div(b, n, t), cfg.nr), i64(cfg.nr))
-        m_part = b.mul(ceil_div(b, ceil_div(b, m, t), cfg.mr), i64(cfg.mr))
-        part = b.select(by_n, n_part, m_part)
-        parts = [self.part_args(args, by_n, part, i) for i in range(t)]
-        handles = entry_alloca_array(b, I64, t)
-        started = [self.start(parts[i], b.gep(handles, [i64(i)])) for i in range(1, t)]
-        b.call(self.serial, parts[0])
-        for i, ok in enumerate(started, start=1):
-            self.finish(parts[i], b.load(b.gep(handles, [i64(i)])), ok)
-
-    def part_args(self, args: list[ir.Value], by_n: ir.Value, part: ir.Value,
-                  i: int) -> list[ir.Value]:
-        """The serial GEMM's arguments for part i (an empty part has M or N = 0)."""
-        b = self.b
-        m, n, k, a, rsa, csa, bm, rsb, csb, c, ldc, alpha, beta, work = args
-        lo = b.mul(part, i64(i))
-
-        def size(total: ir.Value) -> ir.Value:  # of [lo, lo + part) within [0, total)
-            rest = b.select(b.icmp_signed(">", total, lo), b.sub(total, lo), i64(0))
-            return imin(b, part, rest)
-
-        m_i, n_i = b.select(by_n, m, size(m)), b.select(by_n, size(n), n)
-        a_i = b.select(by_n, a, b.gep(a, [b.mul(lo, rsa)]))
-        b_i = b.select(by_n, b.gep(bm, [b.mul(lo, csb)]), bm)
-        c_i = b.gep(c, [b.select(by_n, lo, b.mul(lo, ldc))])
-        w_i = elem_ptr(b, work, i * self.cfg.workspace_elems)
-        return [m_i, n_i, k, a_i, rsa, csa, b_i, rsb, csb, c_i, ldc, alpha, beta, w_i]
-
-    def start(self, part: list[ir.Value], handle: ir.Value) -> ir.Value:
-        """pthread_create(worker, &args); returns whether the thread started."""
-        b = self.b
-        slot = entry_alloca_array(b, self.args_ty, 1)
-        for i, v in enumerate(part):
-            b.store(v, b.gep(slot, [i64(0), ir.Constant(I32, i)]))
-        create = _libc(b.module, "pthread_create", I32, [VOIDP, VOIDP, VOIDP, VOIDP])
-        worker = _emit_worker(b.module, self.serial, self.args_ty)
-        rc = b.call(create, [b.bitcast(handle, VOIDP), ir.Constant(VOIDP, None),
-                             b.bitcast(worker, VOIDP), b.bitcast(slot, VOIDP)])
-        return b.icmp_signed("==", rc, ir.Constant(I32, 0))
-
-    def finish(self, part: list[ir.Value], handle: ir.Value, started: ir.Value) -> None:
-        """Join a started thread; run its part here if it never started."""
-        b = self.b
-        join = _libc(b.module, "pthread_join", I32, [I64, VOIDP])
-        with b.if_else(started) as (then, otherwise):
-            with then:
-                b.call(join, [handle, ir.Constant(VOIDP, None)])
-            with otherwise:
-                b.call(self.serial, part)
-
-
-def _emit_worker(module: ir.Module, serial: ir.Function, args_ty: ir.Type) -> ir.Function:
-    """worker(void* args) -> null: the thread entry, unpacking the serial GEMM's arguments."""
-    name = f"{serial.name}_worker"
-    if name in module.globals:
-        return module.globals[name]
-    fn = ir.Function(module, ir.FunctionType(VOIDP, [VOIDP]), name)
-    fn.linkage = "internal"
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    slot = b.bitcast(fn.args[0], args_ty.as_pointer())
-    values = [b.load(b.gep(slot, [i64(0), ir.Constant(I32, i)]))
-              for i in range(len(args_ty.elements))]
-    b.call(serial, values)
-    b.ret(ir.Constant(VOIDP, None))
-    return fn
-
-
-def _libc(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
-    if name in module.globals:
-        return module.globals[name]
-    return ir.Function(module, ir.FunctionType(ret, args), name)
-
-
-def _dtype_of(fn: ir.Function) -> str:
-    return "f32" if isinstance(fn.function_type.args[-3], ir.FloatType) else "f64"

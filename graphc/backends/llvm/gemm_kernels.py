@@ -36,6 +36,7 @@ ELEM_BYTES = {"f32": 4, "f64": 8}
 # --- host configuration -----------------------------------------------------------------
 
 
+@cache
 def host_vector_bits() -> int:
     """Widest vector register of the host CPU in bits (512 with AVX-512F, 256 with AVX)."""
     feats = llvm.get_host_cpu_features()

@@ -98,13 +98,6 @@ def entry_alloca(b: ir.IRBuilder, ty: ir.Type) -> ir.Value:
         return b.alloca(ty)
 
 
-def entry_alloca_array(b: ir.IRBuilder, ty: ir.Type, count: int) -> ir.Value:
-    """A pointer to ``count`` stack slots of ``ty`` allocated in the entry block."""
-    with b.goto_entry_block():
-        b.position_at_start(b.function.entry_basic_block)
-        return b.alloca(ty, size=count)
-
-
 def vector_fma(module: ir.Module, vty: ir.VectorType) -> ir.Function:
     """The ``llvm.fma`` intrinsic on ``vty`` (llvmlite cannot name vector intrinsics itself)."""
     suffix = "f32" if isinstance(vty.element, ir.FloatType) else "f64"

@@ -41,6 +41,7 @@ class Layout:
     last_copies: list[tuple[Value, Loc]] = field(default_factory=list)  # (value, destination)
     arena_bytes: int = 0
     scratch_offset: int = 0
+    scratch_per_thread: int = 0
     n_inputs: int = 0
     n_params: int = 0
     n_outputs: int = 0
@@ -59,7 +60,7 @@ class Layout:
         return Alias(v, 0, contiguous_strides(self.shapes[v]))
 
 
-def plan(graph: Graph, dims: dict[str, int]) -> Layout:
+def plan(graph: Graph, dims: dict[str, int], threads: int = 1) -> Layout:
     """Assign a buffer to every value of ``graph`` with ``dims`` bound."""
     shapes = {v: v.type.concrete(dims) for v in graph.values()}
     lay = Layout(
@@ -73,7 +74,7 @@ def plan(graph: Graph, dims: dict[str, int]) -> Layout:
     place_views(graph, lay)
     _place_updates(graph, lay)
     _place_outputs(graph, lay)
-    _place_arena(graph, lay, dims)
+    _place_arena(graph, lay, threads)
     return lay
 
 
@@ -87,9 +88,11 @@ def _in_place_ok(graph: Graph, p: Value, v: Value, lay: Layout) -> bool:
         return False
     if lay.shapes[p] != lay.shapes[v] or not _writes_like_elementwise(node, p):
         return False
+    views = {u for u, a in lay.aliases.items() if a.root is p}
+    if views & set(node.inputs):  # reads p through other strides: a write could land first
+        return False
     order = _order(graph)
-    seen = {p} | {v for v, a in lay.aliases.items() if a.root is p}
-    readers = [n for n in graph.nodes if seen & set(n.inputs) and n is not node]
+    readers = [n for n in graph.nodes if ({p} | views) & set(n.inputs) and n is not node]
     return all(order[n] < order[node] for n in readers)
 
 
@@ -126,7 +129,7 @@ def _place_outputs(graph: Graph, lay: Layout) -> None:
             lay.where[v] = slot
 
 
-def _place_arena(graph: Graph, lay: Layout, dims: dict[str, int]) -> None:
+def _place_arena(graph: Graph, lay: Layout, threads: int) -> None:
     end = len(graph.nodes)
     last_use: dict[Value, int] = {}
     for i, n in enumerate(graph.nodes):
@@ -146,7 +149,8 @@ def _place_arena(graph: Graph, lay: Layout, dims: dict[str, int]) -> None:
     for v, off in offsets.items():
         lay.where[v] = Loc("arena", off)  # type: ignore[index]
     lay.scratch_offset = total
-    lay.arena_bytes = total + arena.align_up(_scratch_bytes(graph, lay))
+    lay.scratch_per_thread = arena.align_up(_scratch_bytes(graph, lay))
+    lay.arena_bytes = total + threads * lay.scratch_per_thread
 
 
 def _scratch_bytes(graph: Graph, lay: Layout) -> int:

@@ -17,6 +17,7 @@ from graphc.backends.llvm import gemm, runtime
 from graphc.backends.llvm.irutil import i64, value_type
 from graphc.backends.llvm.loops import View, address, contiguous_strides, load, loop_nest, store
 from graphc.backends.llvm.lowering import KernelCtx, kernel
+from graphc.backends.llvm.parallel import part_rows
 from graphc.backends.llvm.reduce_kernels import accumulate
 from graphc.ir.graph import Node
 
@@ -105,7 +106,7 @@ def gemm_call(
                 i64(rsb),
                 i64(csb),
                 pc,
-                i64(ms.n),
+                i64(c.strides[-2] if min(len(a.shape), len(b.shape)) >= 2 else ms.n),
                 ir.Constant(ty, alpha),
                 ir.Constant(ty, beta),
                 k.scratch,
@@ -134,9 +135,20 @@ def _int_matmul(k: KernelCtx, ms: MatmulShape) -> None:
         store(bld, c, bld.add(cb, bld.add(bld.mul(i, i64(ms.n)), j)), cell[0])
 
 
+def split_operands(k: KernelCtx) -> tuple[View, View, View]:
+    """A, B and C, cut to this thread's rows (of A and C) or columns (of B and C) if threaded."""
+    a, b, c = k.ins[0], k.ins[1], k.outs[0]
+    part = k.extras.get("part")
+    if part is None:
+        return a, b, c
+    if part[2] == 0:
+        return part_rows(a, part), b, part_rows(c, part)
+    return a, part_rows(b, (*part[:2], len(b.shape) - 1)), part_rows(c, part)
+
+
 @kernel(ops.matmul, scratch=_scratch, views=True)
 def _matmul(k: KernelCtx) -> None:
-    a, b, c = k.ins[0], k.ins[1], k.outs[0]
+    a, b, c = split_operands(k)
     ms = matmul_shape(a, b)
     if math.prod(ms.batch) * ms.m * ms.n == 0:
         return

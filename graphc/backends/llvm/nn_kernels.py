@@ -22,8 +22,11 @@ from graphc.backends.llvm.reduce_kernels import (
     rows,
 )
 
+Row = tuple[ir.Value, ir.Value, Callable[[ir.Value], ir.Value]]
+Position = Callable[[ir.Value, ir.Value, ir.Value, ir.Value], tuple[ir.Value, ir.Value]]
 
-def _row_stats(k: KernelCtx, a: Arith, x: View, base: ir.Value, n: int, step: int):  # noqa: ANN202
+
+def _row_stats(k: KernelCtx, a: Arith, x: View, base: ir.Value, n: int, step: int) -> Row:
     """(max, sum(exp(x - max))) of one row."""
     b = k.b
 
@@ -46,7 +49,7 @@ def _intrinsic(a: Arith, name: str) -> ir.Function:
 
 def _softmax_family(
     k: KernelCtx, finish: Callable[[Arith, ir.Value, ir.Value, ir.Value], ir.Value]
-):  # noqa: ANN202
+) -> None:
     b, x, out = k.b, k.ins[0], k.outs[0]
     axis = k.attrs["axis"]
     if x.size == 0:
@@ -103,7 +106,9 @@ def _mse(k: KernelCtx) -> None:
         d = a.sub(xs[0], xs[1])
         return a.mul(d, d)
 
-    add = lambda bb, acc, v: bb.fadd(acc, v, flags=FM_REDUCE)  # noqa: E731
+    def add(bb: ir.IRBuilder, acc: ir.Value, v: ir.Value) -> ir.Value:
+        return bb.fadd(acc, v, flags=FM_REDUCE)
+
     reduce_views(
         b, [x.broadcast(shape), y.broadcast(shape)], shape, keep, add, identity("sum", x.dtype), sq
     )
@@ -111,14 +116,16 @@ def _mse(k: KernelCtx) -> None:
 
 
 # --- pooling -------------------------------------------------------------------------------
-def _window(k: KernelCtx, image: View):  # noqa: ANN202
+def _window(k: KernelCtx, image: View) -> tuple[tuple[int, int], ...]:
     """Geometry of a pool: (kh, kw), (sh, sw), (ph, pw), (H, W)."""
     a = k.attrs
     stride = a["stride"] or a["kernel_size"]
     return a["kernel_size"], stride, a["padding"], image.shape[2:]
 
 
-def _pool_positions(k: KernelCtx, planes: int, out_hw: tuple[int, int], image: View):  # noqa: ANN202
+def _pool_positions(
+    k: KernelCtx, planes: int, out_hw: tuple[int, int], image: View
+) -> tuple[tuple[int, int], Position]:
     """Loops over (plane, oh, ow, i, j) yielding the input index and whether it is in range."""
     b = k.b
     (kh, kw), (sh, sw), (ph, pw), (h, w) = _window(k, image)
@@ -216,7 +223,17 @@ def _elem(v: View) -> ir.Type:
     return value_type(v.dtype)
 
 
-def _first_max(k, a, x, base, taps, kw, position, oh, ow) -> ir.Value:  # noqa: ANN001
+def _first_max(
+    k: KernelCtx,
+    a: Arith,
+    x: View,
+    base: ir.Value,
+    taps: int,
+    kw: int,
+    position: Position,
+    oh: ir.Value,
+    ow: ir.Value,
+) -> ir.Value:
     """Index (0..taps-1) of the first maximum in the window; NaN counts as the maximum."""
     b = k.b
     init = b.insert_value(ir.Constant(ir.LiteralStructType([a.ty, I64]), None), a.c(-math.inf), 0)
@@ -233,7 +250,17 @@ def _first_max(k, a, x, base, taps, kw, position, oh, ow) -> ir.Value:  # noqa: 
     return b.extract_value(cell[0], 1)
 
 
-def _spread(k, gx, base, taps, kw, value, position, oh, ow) -> None:  # noqa: ANN001
+def _spread(
+    k: KernelCtx,
+    gx: View,
+    base: ir.Value,
+    taps: int,
+    kw: int,
+    value: Callable[[ir.Value, ir.Value, ir.Value], ir.Value],
+    position: Position,
+    oh: ir.Value,
+    ow: ir.Value,
+) -> None:
     b = k.b
     with loop_nest(b, [taps]) as (t,):
         at, ok = position(oh, ow, b.sdiv(t, i64(kw)), b.srem(t, i64(kw)))

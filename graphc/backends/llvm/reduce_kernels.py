@@ -21,12 +21,12 @@ from graphc.backends.llvm.loops import (
     coalesce,
     elementwise,
     fill,
-    for_range,
     load,
     loop_nest,
     store,
 )
 from graphc.backends.llvm.lowering import KernelCtx, kernel
+from graphc.ir.graph import Node
 from graphc.ir.types import DType
 
 Combine = Callable[[ir.IRBuilder, ir.Value, ir.Value], ir.Value]
@@ -126,7 +126,18 @@ def _bases(b: ir.IRBuilder, idx: list[ir.Value], strides: list[list[int]], offse
     return [linear(b, idx, s[: len(idx)], off) for s, off in zip(strides, offsets, strict=True)]
 
 
-def _register_reduce(b, ins, out, dims, strides, combine, value) -> None:  # noqa: ANN001
+Strides = list[list[int]]
+
+
+def _register_reduce(
+    b: ir.IRBuilder,
+    ins: Sequence[View],
+    out: View,
+    dims: list[int],
+    strides: Strides,
+    combine: Combine,
+    value: ValueFn,
+) -> None:
     offsets = [v.offset for v in (*ins, out)]
     with loop_nest(b, dims[:-1]) as idx:
         bases = _bases(b, idx, strides, offsets)
@@ -140,7 +151,15 @@ def _register_reduce(b, ins, out, dims, strides, combine, value) -> None:  # noq
         store(b, out, bases[-1], cell[0])
 
 
-def _memory_reduce(b, ins, out, dims, strides, combine, value) -> None:  # noqa: ANN001
+def _memory_reduce(
+    b: ir.IRBuilder,
+    ins: Sequence[View],
+    out: View,
+    dims: list[int],
+    strides: Strides,
+    combine: Combine,
+    value: ValueFn,
+) -> None:
     offsets = [v.offset for v in (*ins, out)]
     with loop_nest(b, dims) as idx:
         bases = _bases(b, idx, strides, offsets)
@@ -180,7 +199,7 @@ for _kind, _op in (
     kernel(_op, views=True)(lambda k, _kind=_kind: _reduce_node(k, _kind))
 
 
-def _lse_scratch(node, ins, outs) -> int:  # noqa: ANN001
+def _lse_scratch(node: Node, ins: list[tuple[int, ...]], outs: list[tuple[int, ...]]) -> int:
     return math.prod(outs[0]) * node.inputs[0].type.dtype.np.itemsize
 
 
@@ -193,9 +212,15 @@ def _logsumexp(k: KernelCtx) -> None:
     m = View.dense(out.ptr, out.dtype, keep)
     s = View.dense(k.scratch, out.dtype, keep)
     reduce_views(b, [x], x.shape, m, COMBINE["max"](x.dtype), identity("max", x.dtype))
-    finite = lambda v: a.fcmp("<", a.fabs(v), a.c(math.inf))  # noqa: E731
+
+    def finite(v: ir.Value) -> ir.Value:
+        return a.fcmp("<", a.fabs(v), a.c(math.inf))
+
     elementwise(b, keep, [m], [m], lambda xs: [a.select(finite(xs[0]), xs[0], a.c(0.0))])
-    shifted = lambda xs: a.math("exp", a.sub(xs[0], xs[1]))  # noqa: E731
+
+    def shifted(xs: list[ir.Value]) -> ir.Value:
+        return a.math("exp", a.sub(xs[0], xs[1]))
+
     reduce_views(
         b,
         [x, m.broadcast(x.shape)],
@@ -264,5 +289,3 @@ def _better(k: KernelCtx, dtype: DType, greater: bool) -> Callable[[ir.Value, ir
 
 kernel(ops.argmax)(lambda k: _arg_node(k, True))
 kernel(ops.argmin)(lambda k: _arg_node(k, False))
-
-__all__ = ["COMBINE", "accumulate", "for_range", "identity", "reduce_views", "rows"]

@@ -9,6 +9,7 @@ linker, so graph modules only declare ``graphc_gemm_<dtype>`` and call it.
 from __future__ import annotations
 
 import threading
+import time
 
 import llvmlite.binding as llvm
 from llvmlite import ir
@@ -19,6 +20,13 @@ from graphc.backends.llvm.irutil import F32, F64, I64, PTR, VOID
 _FLOAT = {"f32": F32, "f64": F64}
 _loaded: dict[str, jit.Loaded] = {}
 _lock = threading.Lock()
+_compile_seconds = [0.0]
+SOURCES = ("gemm*.py", "kernel_ir.py", "runtime.py", "jit.py", "irutil.py")
+
+
+def compile_seconds() -> float:
+    """Total time this process spent compiling runtime pieces (for compile reports)."""
+    return _compile_seconds[0]
 
 
 def gemm_type(dtype: str) -> ir.FunctionType:
@@ -43,8 +51,32 @@ def _build_gemm(dtype: str) -> str:
     return str(module)
 
 
-BUILDERS = {"gemm_f32": lambda: _build_gemm("f32"), "gemm_f64": lambda: _build_gemm("f64")}
-EXPORTS = {"gemm_f32": ["graphc_gemm_f32"], "gemm_f64": ["graphc_gemm_f64"]}
+def _build_pool() -> str:
+    from graphc.backends.llvm import parallel
+
+    module = ir.Module(name="graphc_runtime_pool")
+    module.triple = jit.host()[0]
+    parallel.emit_pool(module)
+    return str(module)
+
+
+BUILDERS = {
+    "gemm_f32": lambda: _build_gemm("f32"),
+    "gemm_f64": lambda: _build_gemm("f64"),
+    "pool": _build_pool,
+}
+EXPORTS = {
+    "gemm_f32": ["graphc_gemm_f32"],
+    "gemm_f64": ["graphc_gemm_f64"],
+    "pool": ["graphc_parallel", "graphc_pool_worker"],
+}
+
+
+def declare_parallel(module: ir.Module) -> ir.Function:
+    """``graphc_parallel(fn, ctx)``: runs fn(ctx, 0) here and fn(ctx, 1) on the helper thread."""
+    ensure("pool")
+    name = "graphc_parallel"
+    return module.globals.get(name) or ir.Function(module, ir.FunctionType(VOID, [PTR, PTR]), name)
 
 
 def required(module: ir.Module) -> list[str]:
@@ -61,13 +93,21 @@ def ensure(name: str) -> None:
             return
         from graphc.backends.llvm.executable import backend_fingerprint
 
-        key = cache.make_key("runtime", name, backend_fingerprint(), jit.toolchain_id())
+        sources = "".join(backend_fingerprint(pattern) for pattern in SOURCES)
+        key = cache.make_key("runtime", name, sources, jit.toolchain_id())
         entry, _ = cache.lookup(key)
         if entry is None:
+            t0 = time.perf_counter()
             obj, _ = jit.compile_ir(BUILDERS[name](), jit.Timings())
+            _compile_seconds[0] += time.perf_counter() - t0
             entry = cache.Entry({"runtime": name}, obj)
             cache.store(key, entry)
         loaded = jit.Loaded(entry.obj)
         for symbol in EXPORTS[name]:
             llvm.add_symbol(symbol, loaded.address(symbol))
         _loaded[name] = loaded
+        if name == "pool":
+            from graphc.backends.llvm import parallel
+
+            state = loaded.address("graphc_pool", data=True)
+            parallel.start_helper(loaded.address("graphc_pool_worker"), state)

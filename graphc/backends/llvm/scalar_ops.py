@@ -7,7 +7,7 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.irutil import FM, I1, Arith, call_intrinsic, value_type
+from graphc.backends.llvm.irutil import FM, I1, call_intrinsic, value_type
 from graphc.backends.llvm.lowering import Scalar, lowers
 from graphc.ir.types import DType
 
@@ -253,6 +253,3 @@ def cast_value(b: ir.IRBuilder, x: ir.Value, src: DType, dst: DType) -> ir.Value
 @lowers(ops.cast)
 def _cast(s: Scalar, xs: list[ir.Value]) -> ir.Value:
     return cast_value(s.b, xs[0], s.in_dtypes[0], s.out_dtype)
-
-
-__all__ = ["Arith", "cast_value"]

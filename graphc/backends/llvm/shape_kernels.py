@@ -15,7 +15,7 @@ from llvmlite import ir
 from graphc import ops
 from graphc.backends.llvm.irutil import I64, i64, value_type
 from graphc.backends.llvm.loops import View, elementwise, fill, load, loop_nest, store
-from graphc.backends.llvm.lowering import KernelCtx, kernel
+from graphc.backends.llvm.lowering import KernelCtx, Scalar, kernel
 from graphc.backends.llvm.scalar_ops import cast_value
 from graphc.ir.types import bool_
 from graphc.ops import core
@@ -143,7 +143,7 @@ def _gather_scatter(k: KernelCtx, table: View, other: View, idx: View, scatter: 
                 store(b, o3, o_at, load(b, t3, t_at))
 
 
-def _plus(s, x: ir.Value, y: ir.Value) -> ir.Value:  # noqa: ANN001
+def _plus(s: Scalar, x: ir.Value, y: ir.Value) -> ir.Value:
     return s.b.fadd(x, y) if s.out_dtype.is_float else s.b.add(x, y)
 
 

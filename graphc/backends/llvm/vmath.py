@@ -13,7 +13,7 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from graphc.backends.llvm import mathconst as mc
-from graphc.backends.llvm.irutil import FM, Arith, declare_intrinsic, float_bits
+from graphc.backends.llvm.irutil import FM, Arith, float_bits
 
 MathBody = Callable[[Arith, ir.Value], ir.Value]
 
@@ -217,6 +217,3 @@ class MathLib:
         a = Arith(b, self.module, bits, self)
         b.ret(FUNCTIONS[name](a, fn.args[0]))
         return fn
-
-
-__all__ = ["FUNCTIONS", "MathLib", "declare_intrinsic"]

@@ -128,3 +128,64 @@ def test_cli_prints_ir_and_asm(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "graphc_entry" in capsys.readouterr().out
     assert cli_main(["llvm", str(path)]) == 1
     assert "--dim" in capsys.readouterr().err
+
+
+def test_big_outputs_are_recycled_only_when_dropped() -> None:
+    with gc.Graph("big"):
+        x = gc.placeholder("x", (1 << 19,))
+        fn = gc.function([x], x * 2.0, backend="llvm")
+    ones = np.ones(1 << 19, np.float32)
+    kept = fn(ones)
+    again = fn(ones * 3)
+    assert kept is not again and float(kept[0]) == 2.0 and float(again[0]) == 6.0
+    address = again.ctypes.data
+    del again
+    assert fn(ones).ctypes.data == address  # the dropped array's memory is reused
+
+
+@pytest.mark.parametrize("rows", [3, 300])
+def test_two_threads_match_one(rows: int) -> None:
+    rng = np.random.default_rng(0)
+    data = [rng.normal(size=s).astype(np.float32) for s in ((rows, 64), (64, 1024), (1024,))]
+    results = []
+    for threads in (1, 2):
+        with gc.Graph("threads"):
+            x, w, b = (gc.placeholder(n, a.shape) for n, a in zip("xwb", data, strict=True))
+            y = gc.tanh(gc.matmul(x, w) + b)
+            z = gc.sigmoid(y * 2.0) - gc.exp(-y)
+            tall = gc.matmul(gc.transpose(w), gc.transpose(x))  # more rows than columns
+            fn = gc.function([x, w, b], [y, z, tall], backend="llvm", threads=threads)
+        results.append(fn(*data))
+    assert ("graphc_parallel" in fn.llvm_ir()) == (rows == 300)  # small kernels stay serial
+    for one, two in zip(*results, strict=True):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_threads_in_a_forked_child() -> None:
+    """A child forked after the helper thread started gets a helper of its own."""
+    import multiprocessing
+
+    assert _threaded_sum() == 2.0 * 4096 * 256  # starts the helper here
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_threaded_sum, ()) == 2.0 * 4096 * 256
+
+
+def _threaded_sum() -> float:
+    with gc.Graph("child"):
+        x = gc.placeholder("x", (4096, 256))
+        fn = gc.function([x], x * 2.0, backend="llvm", threads=2)
+    return float(fn(np.ones((4096, 256), np.float32)).sum(dtype=np.float64))
+
+
+def test_update_reading_its_own_transpose_is_not_done_in_place() -> None:
+    """w <- w.T * 0.5 + w must read the old w everywhere, not half-updated values."""
+    start = np.arange(9, dtype=np.float32).reshape(3, 3)
+    results = []
+    for backend in ("llvm", "numpy"):
+        with gc.Graph("self_transpose"):
+            x = gc.placeholder("x", ())
+            w = gc.parameter("w", start.copy())
+            fn = gc.function([x], x, updates=[(w, gc.transpose(w) * 0.5 + w)], backend=backend)
+        fn(np.float32(1.0))
+        results.append(w.ir.param.value)
+    np.testing.assert_array_equal(*results)
