@@ -106,7 +106,7 @@ def test_function_exposes_stages_and_reports():
     assert "fused_matmul" in fn.ir("fuse")
     assert [line.split()[0] for line in fn.pass_report().splitlines()[2:-1]] == \
         DEFAULT_PIPELINE.split(",")
-    assert "kernel" in str(fn.fusion_report())
+    assert "matmul: [matmul, relu, mul]" in str(fn.fusion_report())
     with pytest.raises(GraphcError, match="memory_plan needs values for B"):
         fn.memory_plan()
     fn(np.ones((3, 4), np.float32))

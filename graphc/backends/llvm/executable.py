@@ -211,11 +211,16 @@ class LLVMExecutable:
 
     # -- inspection ------------------------------------------------------------------------
     def _dims_for(self, dims: dict[str, int] | None) -> dict[str, int]:
-        if dims is not None:
-            return dims
-        if self.variants:
-            return dict(next(reversed(self.variants.keys())))
-        return {}
+        if dims is None and self.variants:
+            dims = dict(next(reversed(self.variants.keys())))
+        dims = dims or {}
+        symbols = sorted({s for v in self.graph.values() for s in v.type.symbols()} - set(dims))
+        if symbols:
+            raise BackendError(
+                f"graph @{self.graph.name} has symbolic dims {', '.join(symbols)}: call the "
+                f"function once, or pass them, e.g. llvm_ir({symbols[0]}=32)"
+            )
+        return dims
 
     def llvm_ir(self, dims: dict[str, int] | None = None, optimized: bool = False) -> str:
         """The LLVM IR generated for ``dims`` (the last compiled binding by default)."""

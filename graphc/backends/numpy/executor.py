@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from graphc.backends.numpy.body import BodyProgram
 from graphc.backends.numpy.interpreter import run_node
-from graphc.backends.numpy.outkernels import OUT, BodyProgram, write
+from graphc.backends.numpy.outkernels import OUT, write
 from graphc.ir.errors import BackendError, GraphcError
 from graphc.ir.graph import Graph, Node, Value
-from graphc.passes.memplan import EPILOGUE_OPS, MemoryPlan, Slot, body_inplace_args, plan_memory
+from graphc.ir.opdef import lookup
+from graphc.passes.memplan import MemoryPlan, Slot, body_inplace_args, plan_memory
 
 Env = list[Any]
 Step = Callable[[Env], None]
@@ -82,8 +84,10 @@ class Program:
         buffers = self._buffers(node)
         if buffers is None or (node.body is None and len(outs) != 1):
             return _kernel_step(node, ins, outs)
+        if node.body is not None and node.op.name in RUNNERS:
+            return _fused_step(self, node, ins, outs, buffers)
         if node.body is not None:
-            return _fused_step(node, ins, outs, buffers)
+            return _kernel_step(node, ins, outs)
         (o,), (buf,) = outs, buffers
         op, attrs = node.op, node.attrs
 
@@ -131,19 +135,9 @@ def _kernel_step(node: Node, ins: list[int], outs: list[int]) -> Step:
     return step
 
 
-def _fused_step(node: Node, ins: list[int], outs: list[int],
+def _fused_step(prog: Program, node: Node, ins: list[int], outs: list[int],
                 buffers: list[Callable[[Env], np.ndarray]]) -> Step:
-    body = BodyProgram(node.body)  # type: ignore[arg-type]
-    name = node.op.name
-    if name == "fused":
-        def run(args: list[np.ndarray], bufs: list[np.ndarray]) -> None:
-            body.run(args, bufs)
-    elif name == "fused_reduce":
-        run = _reduce_runner(node, body)
-    elif name in EPILOGUE_OPS:
-        run = _epilogue_runner(node, body)
-    else:
-        return _kernel_step(node, ins, outs)
+    run = RUNNERS[node.op.name](prog, node)
 
     def step(env: Env) -> None:
         bufs = [b(env) for b in buffers]
@@ -159,13 +153,22 @@ def _fused_step(node: Node, ins: list[int], outs: list[int],
     return step
 
 
-def _reduce_runner(node: Node, body: BodyProgram) -> Callable[..., None]:
+def _shapes(prog: Program, values: list[Value]) -> list[tuple[int, ...]]:
+    return [v.type.concrete(prog.plan.dims) for v in values]
+
+
+def _fused_runner(prog: Program, node: Node) -> Callable[..., None]:
+    return BodyProgram(node.body, _shapes(prog, node.inputs), set()).run  # type: ignore[arg-type]
+
+
+def _reduce_runner(prog: Program, node: Node) -> Callable[..., None]:
     axis, keep = node.attrs["axis"], node.attrs["keepdims"]
     dtype = node.body.outputs[0].type.dtype.np  # type: ignore[union-attr]
-    kernel = OUT[_op(node.attrs["reduce"])]  # the reduce kinds are catalogue reductions
+    shape = np.broadcast_shapes(*_shapes(prog, node.inputs))
+    body = BodyProgram(node.body, _shapes(prog, node.inputs), set())  # type: ignore[arg-type]
+    kernel = OUT[lookup(node.attrs["reduce"])]  # the reduce kinds are catalogue reductions
 
     def run(args: list[np.ndarray], bufs: list[np.ndarray]) -> None:
-        shape = np.broadcast_shapes(*(a.shape for a in args))
         tmp = np.empty(shape, dtype)
         body.run(args, [tmp])
         kernel(bufs[0], tmp, axis=axis, keepdims=keep)
@@ -173,30 +176,33 @@ def _reduce_runner(node: Node, body: BodyProgram) -> Callable[..., None]:
     return run
 
 
-def _op(name: str) -> Any:
-    from graphc.ir.opdef import lookup
-
-    return lookup(name)
-
-
-def _epilogue_runner(node: Node, body: BodyProgram) -> Callable[..., None]:
-    base = _op(node.op.name.removeprefix("fused_"))
+def _epilogue_runner(prog: Program, node: Node) -> Callable[..., None]:
+    base = lookup(node.op.name.removeprefix("fused_"))
     attrs = dict(node.attrs)
-    product_t = node.body.inputs[0].type.dtype.np  # type: ignore[union-attr]
-    into_out0 = 0 in body_inplace_args(node.body, 0)  # type: ignore[arg-type]
+    product = node.body.inputs[0].type  # type: ignore[union-attr]
+    out0 = prog.plan.slots[node.outputs[0]]
+    # the product goes straight into result 0 unless result 0 takes over an operand's
+    # buffer (an in-place update) or the body reads the product after writing result 0
+    direct = (base in OUT and out0.shares is None and product == node.outputs[0].type
+              and 0 in body_inplace_args(node.body, 0))  # type: ignore[arg-type]
+    shapes = [product.concrete(prog.plan.dims), *_shapes(prog, node.inputs[2:])]
+    body = BodyProgram(node.body, shapes, set() if direct else {0})  # type: ignore[arg-type]
+    into = OUT.get(base)
 
     def run(args: list[np.ndarray], bufs: list[np.ndarray]) -> None:
-        out0 = bufs[0]
-        # the product may go straight into result 0 unless that buffer is also an operand
-        direct = into_out0 and out0.dtype == product_t and not any(a is out0 for a in args[2:])
-        if direct and base in OUT:
-            OUT[base](out0, args[0], args[1], **attrs)
-            product = out0
+        if direct:
+            into(bufs[0], args[0], args[1], **attrs)  # type: ignore[misc]
+            body.run([bufs[0], *args[2:]], bufs)
         else:
-            product = np.asarray(base.kernel(args[0], args[1], **attrs))
-        body.run([product, *args[2:]], bufs)
+            body.run([np.asarray(base.kernel(args[0], args[1], **attrs)), *args[2:]], bufs)
 
     return run
+
+
+RUNNERS: dict[str, Callable[[Program, Node], Callable[..., None]]] = {
+    "fused": _fused_runner, "fused_reduce": _reduce_runner,
+    "fused_matmul": _epilogue_runner, "fused_conv2d": _epilogue_runner,
+}
 
 
 class Executor:

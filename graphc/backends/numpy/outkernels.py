@@ -1,4 +1,4 @@
-"""Kernels that write into a given buffer (``out=``), keyed by op, and fused-body evaluation.
+"""Kernels that write their result into a given buffer (``out=``), keyed by op.
 
 Ops without an entry run their reference kernel and the result is copied into the buffer.
 """
@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from graphc import ops
-from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.opdef import OpDef
 
 OutKernel = Callable[..., None]  # fn(out, *arrays, **attrs)
@@ -69,43 +68,3 @@ def write(op: OpDef, out: np.ndarray, args: Sequence[np.ndarray], attrs: dict[st
         fn(out, *args, **attrs)
     else:
         np.copyto(out, op.kernel(*args, **attrs), casting="unsafe")
-
-
-# --- fused bodies ------------------------------------------------------------------------------
-
-
-class BodyProgram:
-    """A fused body compiled once: each yield's producing op writes into its output buffer,
-    every other op makes a temporary (the body runs over whole arrays)."""
-
-    def __init__(self, body: Graph) -> None:
-        self.body = body
-        self.slot = {v: i for i, v in enumerate(body.inputs)}
-        self.steps: list[tuple[Node, list[int], int, int | None]] = []
-        producer = {v.node: k for k, v in enumerate(body.outputs) if v.node is not None}
-        for n in body.nodes:
-            out = n.outputs[0]
-            self.slot[out] = len(self.slot)
-            k = producer.get(n)
-            self.steps.append((n, [self.slot[v] for v in n.inputs], self.slot[out], k))
-        self.yields = [self.slot[v] for v in body.outputs]
-        self.direct = {k for k, v in enumerate(body.outputs)
-                       if v.node is not None and producer.get(v.node) == k}
-
-    def run(self, args: Sequence[np.ndarray], outs: Sequence[np.ndarray]) -> None:
-        """Evaluate into ``outs`` (one buffer per yield, of the full result shape)."""
-        env: list[Any] = list(args) + [None] * (len(self.slot) - len(args))
-        for node, ins, o, k in self.steps:
-            vals = [env[i] for i in ins]
-            if k is not None:
-                write(node.op, outs[k], vals, node.attrs)
-                env[o] = outs[k]
-            else:
-                env[o] = np.asarray(node.op.kernel(*vals, **node.attrs))
-        for k, slot in enumerate(self.yields):
-            if k not in self.direct:
-                np.copyto(outs[k], env[slot], casting="unsafe")
-
-
-def value_index(values: Sequence[Value]) -> dict[Value, int]:
-    return {v: i for i, v in enumerate(values)}

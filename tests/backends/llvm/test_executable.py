@@ -96,6 +96,8 @@ def test_concurrent_calls_agree() -> None:
 
 def test_inspection() -> None:
     fn = _affine()
+    with pytest.raises(gc.BackendError, match="llvm_ir\\(B=32\\)"):
+        fn.llvm_ir()  # no binding of B yet
     fn(np.ones((2, 3), np.float32))
     assert 'define void @"graphc_entry"' in fn.llvm_ir() or "@graphc_entry" in fn.llvm_ir()
     assert "graphc_gemm_f32" in fn.llvm_ir(optimized=True)

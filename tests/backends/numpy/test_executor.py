@@ -26,7 +26,7 @@ def test_results_are_not_overwritten_by_the_next_call():
     first = fn(np.ones((3, 4), np.float32))
     kept = [a.copy() for a in first]
     fn(np.full((3, 4), 5, np.float32))
-    for a, b in zip(first, kept):
+    for a, b in zip(first, kept, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -35,7 +35,7 @@ def test_rebinding_dims_builds_a_new_plan_and_matches_the_reference():
     ref, _ = _chain(passes=[])
     for batch in (2, 7, 2):
         x = np.linspace(-1, 1, batch * 4, dtype=np.float32).reshape(batch, 4)
-        for a, b in zip(fn(x), ref(x)):
+        for a, b in zip(fn(x), ref(x), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-6)
     assert len(fn.executable.executor.programs) == 2
 
@@ -74,5 +74,5 @@ def test_fused_nodes_write_into_planned_buffers():
     with runtime_dims({"B": 3}):
         want = run_graph(g, [x, b])
         got = Executor(g).run([x, b], {"B": 3})
-    for a, c in zip(want, got):
+    for a, c in zip(want, got, strict=True):
         np.testing.assert_allclose(a, c, rtol=1e-6)

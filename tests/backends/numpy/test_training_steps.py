@@ -26,8 +26,8 @@ def _mlp(passes):
             h = gc.relu(h) if i < 2 else h
         loss = gc.mean(gc.softmax_cross_entropy(h, y))
         grads = gc.grad(loss, ps)
-    return gc.function([x, y], loss, updates=[(p, p - LR * d) for p, d in zip(ps, grads)],
-                       passes=passes)
+    updates = [(p, p - LR * d) for p, d in zip(ps, grads, strict=True)]
+    return gc.function([x, y], loss, updates=updates, passes=passes)
 
 
 def _cnn(passes):
@@ -45,8 +45,8 @@ def _cnn(passes):
         loss = gc.mean(gc.softmax_cross_entropy(logits, y))
         ps = [k, kb, w]
         grads = gc.grad(loss, ps)
-    return gc.function([x, y], loss, updates=[(p, p - LR * d) for p, d in zip(ps, grads)],
-                       passes=passes)
+    updates = [(p, p - LR * d) for p, d in zip(ps, grads, strict=True)]
+    return gc.function([x, y], loss, updates=updates, passes=passes)
 
 
 def _data(shape, classes, seed):
@@ -65,7 +65,7 @@ def test_losses_match_with_and_without_passes(build, shape):
         losses["full"].append(float(full(x, y)))
     np.testing.assert_allclose(losses["full"], losses["plain"], rtol=1e-5)
     assert losses["full"][-1] < losses["full"][0]  # it trains
-    for a, b in zip(plain.graph.params, full.graph.params):
+    for a, b in zip(plain.graph.params, full.graph.params, strict=True):
         np.testing.assert_allclose(a.param.value, b.param.value, rtol=1e-4, atol=1e-6)
 
 
@@ -80,5 +80,5 @@ def test_planned_step_matches_the_reference_interpreter():
     for step in range(4):
         x, y = _data((9, 12), 5, step)
         np.testing.assert_allclose(planned(x, y), reference(x, y), rtol=1e-6)
-    for a, b in zip(planned.graph.params, reference.graph.params):
+    for a, b in zip(planned.graph.params, reference.graph.params, strict=True):
         np.testing.assert_allclose(a.param.value, b.param.value, rtol=1e-5, atol=1e-7)
