@@ -14,6 +14,7 @@ from graphc.ir.errors import (
     GradError,
     GraphcError,
     InputError,
+    NumericsError,
     ParseError,
     ShapeError,
     VerifyError,
@@ -28,8 +29,12 @@ from graphc.passes.autodiff import grad, jacobian
 
 __version__ = "0.1.0"
 
+from graphc.frontend import functional as _functional
+
 __all__ = [
-    "BackendError", "DTypeError", "DType", "Function", "GradError", "Graph", "GraphcError",
+    *_functional.__all__,
+    "BackendError", "NumericsError", "DTypeError", "DType", "Function", "GradError", "Graph",
+    "GraphcError",
     "InputError", "ParseError", "ShapeError", "Tensor", "TensorType", "VerifyError", "bool_",
     "constant", "float32", "float64", "function", "int32", "int64", "parameter", "placeholder",
     "print_ir",

@@ -155,3 +155,14 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
 
 
 from graphc.frontend.shaping import *  # noqa: E402, F403  (shape and linalg functions)
+
+# The op functions are what `from graphc.frontend.functional import *` exports (not the helpers
+# imported above); computed so a new op function cannot be forgotten here.
+__all__ = sorted(
+    name
+    for name, obj in list(globals().items())
+    if not name.startswith("_")
+    and callable(obj)
+    and getattr(obj, "__module__", "") in (__name__, "graphc.frontend.shaping")
+    and name != "getitem"
+)
