@@ -38,6 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=3, metavar="N", help="untimed calls first")
     p.add_argument("--all-systems", action="store_true",
                    help="in --quick, also run the systems that take long to compile")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="limit every system to N threads (default: each system's own default)")
     p.add_argument("--in-process", action="store_true",
                    help="time in this process, not one child per workload (a crash ends the run)")
     args = p.parse_args(argv)
@@ -103,6 +105,8 @@ RUNNERS: dict[str, Callable[[argparse.Namespace, Settings], list[Section]]] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.threads:
+        hostinfo.limit_threads(args.threads)
     cfg = settings(args)
     start, load = time.perf_counter(), hostinfo.load()
     sections: list[Section] = []
@@ -113,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         f"order until each has {cfg.min_runs} timed runs or {cfg.max_time:g} s of them (at least "
         f"{cfg.min_runs_when_slow}); median, min, max of wall time. Ratios are median / median of "
         "the fastest peer (PyTorch, JAX, PyTensor, numexpr, numba) and of the floor; below 1.00x "
-        "is faster. Each system runs with its own default threading.",
+        "is faster. "
+        + (f"Every system limited to {args.threads} thread(s) (--threads)." if args.threads
+           else "Each system runs with its own default threading."),
         f"- {hostinfo.thread_note()}",
         f"- total benchmark time: {time.perf_counter() - start:.0f} s; load average at start "
         f"{load}, at end {hostinfo.load()} ({os.cpu_count()} cores)"

@@ -67,7 +67,8 @@ def _blas() -> str:
 def header(quick: bool) -> list[str]:
     """Markdown lines describing the run's environment."""
     versions = ", ".join(f"{p} {version(p)}" for p in PACKAGES)
-    env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_CORETYPE") if k in os.environ}
+    env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "XLA_FLAGS")
+           if k in os.environ}
     lines = [
         f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
         + (" (quick mode: small sizes, one run; not a measurement)" if quick else ""),
@@ -80,6 +81,26 @@ def header(quick: bool) -> list[str]:
     if env:
         lines.append(f"- environment: {env}")
     return lines
+
+
+def thread_env(n: int) -> dict[str, str]:
+    """Environment limiting every system to ``n`` threads (set before any peer is imported)."""
+    env = {k: str(n) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                               "NUMEXPR_NUM_THREADS", "NUMEXPR_MAX_THREADS", "NUMBA_NUM_THREADS")}
+    if n == 1:  # XLA's CPU backend has no thread-count flag, only this switch (best effort)
+        flags = os.environ.get("XLA_FLAGS", "")
+        env["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
+    return env
+
+
+def limit_threads(n: int) -> None:
+    """Limit this process (its BLAS, already loaded) and every child and later import to n."""
+    os.environ.update(thread_env(n))
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(n)
 
 
 def load() -> str:
@@ -107,7 +128,7 @@ def thread_note() -> str:
             parts.append(f"{name} {probe()}")
         except Exception:
             continue
-    return "threads per system at defaults: " + (", ".join(parts) or "n/a")
+    return "threads per system: " + (", ".join(parts) or "n/a")
 
 
 def _torch_threads() -> Any:

@@ -122,7 +122,7 @@ def systems(n: int) -> list[System]:
         System("graphc numpy", GRAPHC, lambda: graphc_steps.elementwise("numpy", x, a, b)),
         System("graphc llvm", GRAPHC, lambda: graphc_steps.elementwise("llvm", x, a, b),
                native=True),
-        System("numexpr", PEER, mk(numexpr_expr), "default threads"),
+        System("numexpr", PEER, mk(numexpr_expr)),
         System("numba", PEER, mk(numba_expr), "@njit(fastmath) serial loop"),
         System("JAX jit", PEER, mk(jax_expr)),
         System("PyTorch eager", PEER, mk(torch_expr)),

@@ -18,29 +18,50 @@ from graphc.passes.manager import PassManager
 
 
 def _check_inputs(inputs: Sequence[Any]) -> list[Tensor]:
-    inputs = list(inputs)
-    for t in inputs:
+    if isinstance(inputs, Tensor):  # iterating a Tensor would index it
+        raise GraphcError(f"function inputs must be a list of placeholders, got {inputs!r}")
+    ins = list(inputs)
+    for t in ins:
         if not isinstance(t, Tensor) or t.ir not in t.graph.inputs:
             raise GraphcError(f"function inputs must be placeholders, got {t!r}")
-    return inputs
+    _check_unique(ins, "input")
+    return ins
+
+
+def _check_outputs(outputs: Sequence[Any]) -> list[Tensor]:
+    outs = list(outputs)
+    for t in outs:
+        if not isinstance(t, Tensor):
+            raise GraphcError(f"function outputs must be Tensors, got {t!r}")
+    return outs
+
+
+def _check_unique(tensors: Sequence[Tensor], what: str) -> None:
+    """Each placeholder is bound once, each parameter updated once: anything else is ambiguous."""
+    seen: set[int] = set()
+    for t in tensors:
+        if id(t.ir) in seen:
+            raise GraphcError(f"{what} {t.name!r} is listed twice")
+        seen.add(id(t.ir))
 
 
 def _check_updates(updates: Sequence[Any] | None) -> list[tuple[Tensor, Tensor]]:
-    pairs = []
-    for pair in updates or ():
-        param, new = pair
-        if not isinstance(param, Tensor) or param.ir.param is None:
-            raise GraphcError(f"update target {param!r} is not a parameter")
-        if not isinstance(new, Tensor) or new.type.dtype != param.type.dtype:
-            raise GraphcError(
-                f"update of {param.name!r} must be a {param.type} tensor, got {new!r}"
-            )
-        if new.type.shape != param.type.shape:
-            raise GraphcError(
-                f"update of {param.name!r} has shape {new.type}, expected {param.type}"
-            )
-        pairs.append((param, new))
+    pairs = [_check_update(pair) for pair in updates or ()]
+    _check_unique([p for p, _ in pairs], "update target")
     return pairs
+
+
+def _check_update(pair: Any) -> tuple[Tensor, Tensor]:
+    if not isinstance(pair, tuple | list) or len(pair) != 2:
+        raise GraphcError(f"an update must be a (parameter, new value) pair, got {pair!r}")
+    param, new = pair
+    if not isinstance(param, Tensor) or param.ir.param is None:
+        raise GraphcError(f"update target {param!r} is not a parameter")
+    if not isinstance(new, Tensor) or new.type.dtype != param.type.dtype:
+        raise GraphcError(f"update of {param.name!r} must be a {param.type} tensor, got {new!r}")
+    if new.type.shape != param.type.shape:
+        raise GraphcError(f"update of {param.name!r} has shape {new.type}, expected {param.type}")
+    return param, new
 
 
 def bind_dims(graph: Graph, args: Sequence[np.ndarray]) -> dict[str, int]:

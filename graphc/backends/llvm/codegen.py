@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from llvmlite import ir
 
-from graphc.backends.llvm import jit, lowering, parallel, runtime
+from graphc.backends.llvm import chunks, jit, lowering, parallel, runtime
+from graphc.backends.llvm.chunks import Split
 from graphc.backends.llvm.irutil import I8, PTR, VOID, i64
 from graphc.backends.llvm.layout import Layout, Loc, plan
 from graphc.backends.llvm.loops import View, elementwise
@@ -48,7 +49,8 @@ def generate(
 
     With ``profile``, the entry function also adds each kernel's cycle count (CPU time stamp
     counter) to a counter per node, readable through the ``graphc_profile`` symbol. With
-    ``threads=2``, big elementwise and GEMM kernels run as two halves (parallel.py)."""
+    ``threads`` > 1, big elementwise and GEMM kernels run in chunks on a thread pool
+    (chunks.py, parallel.py)."""
     t0 = time.perf_counter()
     check_supported(graph)
     lay = plan(graph, dims, threads)
@@ -158,44 +160,45 @@ class Emitter:
         values = [self.lay.alias(v).root for v in node.inputs] + node.outputs
         locs = [self.lay.where[v] for v in values]
         needs_scratch = node.op in lowering.SCRATCH
-        split = self.threads > 1 and parallel.splittable(
-            node, [self.lay.shapes[v] for v in node.inputs], self.lay.shapes[node.outputs[0]]
-        )
+        split = None
+        if self.threads > 1:
+            in_shapes = [self.lay.shapes[v] for v in node.inputs]
+            split = chunks.plan_split(node, in_shapes, self.lay.shapes[node.outputs[0]])
         fn = self._kernel_function(index, node, locs, needs_scratch, split)
         args = [self.pointer(b, v) for v in values]
         if needs_scratch:
             args.append(b.gep(self.slots[-1], [i64(self.lay.scratch_offset)], source_etype=I8))
-        if split:
-            self._fork(b, fn, args)
+        if split is not None:
+            self._fork(b, fn, args, split.count)
         else:
             b.call(fn, args)
 
-    def _fork(self, b: ir.IRBuilder, fn: ir.Function, args: list[ir.Value]) -> None:
-        """fn(args..., tid) on both threads: args go through a block on the stack."""
+    def _fork(self, b: ir.IRBuilder, fn: ir.Function, args: list[ir.Value], count: int) -> None:
+        """fn(args..., chunk, tid) for every chunk on the pool: args go through a stack block."""
         tramp = ir.Function(self.module, parallel.JOB_TYPE, fn.name + ".job")
         tramp.linkage = "internal"
         tb = ir.IRBuilder(tramp.append_basic_block("entry"))
-        ctx, tid = tramp.args
+        ctx, chunk, tid = tramp.args
         loaded = [
             tb.load(tb.gep(ctx, [i64(k)], source_etype=PTR), typ=PTR) for k in range(len(args))
         ]
-        tb.call(fn, [*loaded, tid])
+        tb.call(fn, [*loaded, chunk, tid])
         tb.ret_void()
         with b.goto_entry_block():
             block = b.alloca(ir.ArrayType(PTR, len(args)))
         for k, a in enumerate(args):
             b.store(a, b.gep(block, [i64(0), i64(k)], inbounds=True))
-        b.call(runtime.declare_parallel(self.module), [tramp, block])
+        b.call(runtime.declare_parallel(self.module), [tramp, block, i64(count), i64(self.threads)])
 
     def _view(self, ptr: ir.Value, v: Value) -> View:
         a = self.lay.alias(v)
         return View(ptr, v.type.dtype, self.lay.shapes[v], a.strides, a.offset)
 
     def _kernel_function(
-        self, index: int, node: Node, locs: list[Loc], scratch: bool, split: bool = False
+        self, index: int, node: Node, locs: list[Loc], scratch: bool, split: Split | None = None
     ) -> ir.Function:
         n_args = len(locs) + int(scratch)
-        kinds = [PTR] * n_args + ([ir.IntType(64)] if split else [])
+        kinds = [PTR] * n_args + ([ir.IntType(64)] * 2 if split else [])
         fn = ir.Function(self.module, ir.FunctionType(VOID, kinds), f"n{index}.{node.op.name}")
         fn.linkage = "internal"
         fn.attributes.add("nounwind")
@@ -210,37 +213,51 @@ class Emitter:
             for a, v in zip(fn.args[n_in:], node.outputs, strict=False)
         ]
         scratch_ptr = fn.args[n_args - 1] if scratch else None
-        if not split:
+        if split is None:
             emit_node(KernelCtx(b, self.math, node, ins, outs, scratch_ptr))
         else:
-            self._emit_halves(b, node, ins, outs, scratch_ptr, fn.args[-1])
+            self._emit_chunk(b, node, ins, outs, scratch_ptr, split, fn.args[-2:])
         b.ret_void()
         return fn
 
-    def _emit_halves(
+    def _emit_chunk(
         self,
         b: ir.IRBuilder,
         node: Node,
         ins: list[View],
         outs: list[View],
         scratch: ir.Value | None,
-        tid: ir.Value,
+        split: Split,
+        chunk_tid: tuple[ir.Value, ir.Value],
     ) -> None:
-        """Thread 0 runs the first half of the rows, thread 1 the rest (own scratch each)."""
-        dim = parallel.split_dim(
-            node, [self.lay.shapes[v] for v in node.inputs], self.lay.shapes[node.outputs[0]]
-        )
-        with b.if_else(b.icmp_signed("==", tid, i64(0))) as (first, second):
-            for t, branch in enumerate((first, second)):
-                with branch:
-                    mine = scratch
-                    if scratch is not None:
-                        mine = b.gep(
-                            scratch, [i64(t * self.lay.scratch_per_thread)], source_etype=I8
-                        )
-                    ctx = KernelCtx(b, self.math, node, ins, outs, mine)
-                    ctx.extras["part"] = (t, 2, dim)
-                    emit_node(ctx)
+        """One chunk of the kernel; the scratch area is the running thread's own."""
+        chunk, tid = chunk_tid
+        if scratch is not None:
+            per_thread = i64(self.lay.scratch_per_thread)
+            scratch = b.gep(scratch, [b.mul(tid, per_thread)], source_etype=I8)
+        start = b.mul(chunk, i64(split.size))
+        if split.tail == split.size:
+            self._chunk_body(b, node, ins, outs, scratch, chunks.Part(b, start, split.size, split.dim))
+            return
+        last = b.icmp_unsigned("==", chunk, i64(split.count - 1))
+        with b.if_else(last) as (tail, full):
+            for arm, size in ((full, split.size), (tail, split.tail)):
+                with arm:
+                    part = chunks.Part(b, start, size, split.dim)
+                    self._chunk_body(b, node, ins, outs, scratch, part)
+
+    def _chunk_body(
+        self,
+        b: ir.IRBuilder,
+        node: Node,
+        ins: list[View],
+        outs: list[View],
+        scratch: ir.Value | None,
+        part: chunks.Part,
+    ) -> None:
+        ctx = KernelCtx(b, self.math, node, ins, outs, scratch)
+        ctx.extras["part"] = part
+        emit_node(ctx)
 
 
 PROFILE_SYMBOL = "graphc_profile"
@@ -271,8 +288,8 @@ def emit_node(k: KernelCtx) -> None:
         KERNEL[k.node.op](k)
         return
     part = k.extras.get("part")
-    out = parallel.part_rows(k.outs[0], part)
+    out = chunks.part_rows(k.outs[0], part)
     body = SCALAR[k.node.op]
     s = Scalar(k.b, k.math, [v.dtype for v in k.ins], out.dtype, k.attrs)
-    ins = [parallel.part_rows(v.broadcast(k.outs[0].shape), part) for v in k.ins]
+    ins = [chunks.part_rows(v.broadcast(k.outs[0].shape), part) for v in k.ins]
     elementwise(k.b, out.shape, ins, [out], lambda xs: [body(s, xs)])

@@ -168,6 +168,8 @@ class LLVMExecutable:
         t0 = time.perf_counter()
         for piece in entry.meta.get("runtime", []):
             runtime.ensure(piece)  # the shared GEMM must be linked before the graph's code loads
+        if "pool" in entry.meta.get("runtime", []):
+            runtime.start_pool(self.threads)
         loaded = jit.Loaded(entry.obj)
         spent = runtime.compile_seconds() - runtime_before
         report = CompileReport(

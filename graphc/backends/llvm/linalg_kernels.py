@@ -17,7 +17,7 @@ from graphc.backends.llvm import gemm, runtime
 from graphc.backends.llvm.irutil import i64, value_type
 from graphc.backends.llvm.loops import View, address, contiguous_strides, load, loop_nest, store
 from graphc.backends.llvm.lowering import KernelCtx, kernel
-from graphc.backends.llvm.parallel import part_rows
+from graphc.backends.llvm.chunks import part_rows
 from graphc.backends.llvm.reduce_kernels import accumulate
 from graphc.ir.graph import Node
 
@@ -141,9 +141,9 @@ def split_operands(k: KernelCtx) -> tuple[View, View, View]:
     part = k.extras.get("part")
     if part is None:
         return a, b, c
-    if part[2] == 0:
+    if part.dim == 0:
         return part_rows(a, part), b, part_rows(c, part)
-    return a, part_rows(b, (*part[:2], len(b.shape) - 1)), part_rows(c, part)
+    return a, part_rows(b, part.along(len(b.shape) - 1)), part_rows(c, part)
 
 
 @kernel(ops.matmul, scratch=_scratch, views=True)

@@ -1,35 +1,40 @@
-"""A two-thread fork/join runtime for big kernels (opt-in: ``threads=2``).
+"""A fork/join pool in native code for big kernels (``threads=N``; see chunks.py for what splits).
 
-One helper thread lives in native code: a Python thread calls ``graphc_pool_worker`` (ctypes
-releases the GIL) and never returns. ``graphc_parallel(fn, ctx)`` publishes a job of two parts,
-``fn(ctx, 0)`` and ``fn(ctx, 1)``; both threads claim parts until none is left, so when the
-helper is slow to wake (a busy machine) the caller simply runs both parts itself and nothing
-waits on a descheduled thread. The helper spins briefly between jobs (consecutive kernels of
-one call start at once), then sleeps on a futex, so an idle process uses no CPU.
+Helper threads live in native code: Python threads call ``graphc_pool_worker(tid)`` (ctypes
+releases the GIL) and never return. ``graphc_parallel(fn, ctx, parts, workers)`` publishes a job
+of ``parts`` chunks; the caller (thread 0) and helpers 1..workers-1 claim chunks from one atomic
+ticket and run ``fn(ctx, chunk, tid)`` until none is left. Chunks outnumber threads, so a helper
+that is slow to wake (a busy machine) takes only what is left and the caller never waits on a
+descheduled thread for more than one chunk. Helpers spin briefly between jobs (the kernels of one
+call follow each other closely), then sleep on a futex, so an idle process uses no CPU. A second
+caller that finds the pool busy (another Python thread's call) runs its chunks alone.
 
-State in ``graphc_pool`` (i32 words, each on its own cache line): the ticket, an i64 at word 0
-holding (job generation << 32 | next unclaimed part); parts finished at word 16; helper asleep
-at word 32. The job's (fn, ctx) is ``graphc_pool_job``.
+State in ``graphc_pool`` (i32 words, groups on their own cache lines): the ticket, an i64 at
+word 0: job generation << 32 | workers << 24 | chunks << 12 | next unclaimed chunk (one atomic
+word, so a stale helper can never pair an old generation with a new job's sizes); chunks done at
+word 16; helpers asleep at word 32; the busy flag at word 48. The job's (fn, ctx) is
+``graphc_pool_job``, stable from a successful claim until the chunk is counted done.
 """
 
 from __future__ import annotations
 
 import ctypes
-import math
 import os
 import threading
 
 from llvmlite import ir
 
 from graphc.backends.llvm.irutil import I32, I64, PTR, VOID, i64
-from graphc.backends.llvm.loops import View
-from graphc.ir.graph import Node
 
-TICKET, GEN_WORD, FINISHED, ASLEEP = 0, 1, 16, 32  # i32 word indexes (GEN_WORD: ticket >> 32)
-PARTS = 2
-SPIN_CYCLES = 300_000  # about 0.1 ms of spinning before the helper sleeps
+TICKET, GEN_WORD, FINISHED, JOINING, ASLEEP, BUSY = 0, 1, 16, 17, 32, 48  # i32 word indexes
+FIELD_BITS = 12  # chunks and next chunk: 12 bits each; workers: 8 bits
+MAX_PARTS = (1 << FIELD_BITS) - 1
+MAX_THREADS = 255
+SPIN_CYCLES = 600_000  # about 0.2 ms of spinning before a helper sleeps
+JOIN_SPIN_CYCLES = 30_000  # about 10 us of spinning before the caller sleeps in the join
 SYS_FUTEX, FUTEX_WAIT, FUTEX_WAKE = 202, 128, 129  # x86-64 Linux, private futexes
-JOB_TYPE = ir.FunctionType(VOID, [PTR, I64])
+JOB_TYPE = ir.FunctionType(VOID, [PTR, I64, I64])  # fn(ctx, chunk, thread id)
+PARALLEL_TYPE = ir.FunctionType(VOID, [JOB_TYPE.as_pointer(), PTR, I64, I64])  # (fn, ctx, chunks, workers)
 
 
 def _slot(b: ir.IRBuilder, pool: ir.GlobalVariable, index: int) -> ir.Value:
@@ -38,6 +43,10 @@ def _slot(b: ir.IRBuilder, pool: ir.GlobalVariable, index: int) -> ir.Value:
 
 def _ticket(b: ir.IRBuilder, pool: ir.GlobalVariable) -> ir.Value:
     return b.bitcast(_slot(b, pool, TICKET), I64.as_pointer())
+
+
+def _field(b: ir.IRBuilder, ticket: ir.Value, shift: int, bits: int) -> ir.Value:
+    return b.and_(b.lshr(ticket, i64(shift)), i64((1 << bits) - 1))
 
 
 def _intrinsic(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
@@ -72,47 +81,60 @@ def _wait_change(b: ir.IRBuilder, pool: ir.Value, seen: ir.Value) -> ir.Value:
     long = b.icmp_unsigned(">", b.sub(b.call(clock, []), start), i64(SPIN_CYCLES))
     b.cbranch(long, nap, head)
     b.position_at_end(nap)
-    b.store_atomic(ir.Constant(I32, 1), _slot(b, pool, ASLEEP), "seq_cst", 4)
+    one = ir.Constant(I32, 1)
+    b.atomic_rmw("add", _slot(b, pool, ASLEEP), one, "seq_cst")
     again = b.load_atomic(_slot(b, pool, GEN_WORD), "seq_cst", 4, typ=I32)
     with b.if_then(b.icmp_unsigned("==", again, seen)):
         _futex(b, _slot(b, pool, GEN_WORD), FUTEX_WAIT, seen)
-    b.store_atomic(ir.Constant(I32, 0), _slot(b, pool, ASLEEP), "seq_cst", 4)
+    b.atomic_rmw("sub", _slot(b, pool, ASLEEP), one, "seq_cst")
     b.branch(head)
     b.position_at_end(done)
     return gen
 
 
-def _claim_all(b: ir.IRBuilder, pool: ir.GlobalVariable, gen: ir.Value) -> None:
-    """Claim and run parts of job ``gen`` until none is left (or a newer job replaced it)."""
+def _claim_all(b: ir.IRBuilder, pool: ir.GlobalVariable, gen: ir.Value, tid: ir.Value) -> None:
+    """Claim and run chunks of job ``gen`` until none is left (or a newer job replaced it)."""
     fn = b.function
     head, run, done = (fn.append_basic_block(n) for n in ("c.head", "c.run", "c.done"))
     b.branch(head)
     b.position_at_end(head)
     ticket = b.load_atomic(_ticket(b, pool), "acquire", 8, typ=I64)
     same = b.icmp_unsigned("==", b.trunc(b.lshr(ticket, i64(32)), I32), gen)
-    part = b.and_(ticket, i64(0xFFFFFFFF))
-    open_ = b.and_(same, b.icmp_unsigned("<", part, i64(PARTS)))
-    b.cbranch(open_, run, done)
+    part = _field(b, ticket, 0, FIELD_BITS)
+    left = b.icmp_unsigned("<", part, _field(b, ticket, FIELD_BITS, FIELD_BITS))
+    mine = b.icmp_unsigned("<", tid, _field(b, ticket, 2 * FIELD_BITS, 8))
+    b.cbranch(b.and_(b.and_(same, left), mine), run, done)
     b.position_at_end(run)
     won = b.extract_value(
         b.cmpxchg(_ticket(b, pool), ticket, b.add(ticket, i64(1)), "acq_rel", "acquire"), 1
     )
     with b.if_then(won):
-        fn_slot, ctx_slot = _job_slots(b, pool)
+        fn_slot, ctx_slot = _job_slots(b)
         job = b.load(fn_slot, typ=JOB_TYPE.as_pointer())  # typed: llvmlite needs the callee type
-        b.call(job, [b.load(ctx_slot, typ=PTR), part])
-        b.atomic_rmw("add", _slot(b, pool, FINISHED), ir.Constant(I32, 1), "acq_rel")
+        b.call(job, [b.load(ctx_slot, typ=PTR), part, tid])
+        _count_done(b, pool, _field(b, ticket, FIELD_BITS, FIELD_BITS))
     b.branch(head)
     b.position_at_end(done)
 
 
-def _job_slots(b: ir.IRBuilder, pool: ir.GlobalVariable) -> tuple[ir.Value, ir.Value]:
+def _count_done(b: ir.IRBuilder, pool: ir.GlobalVariable, parts: ir.Value) -> None:
+    """Count a chunk done; whoever finishes the last one wakes a caller asleep in the join."""
+    one = ir.Constant(I32, 1)
+    old = b.atomic_rmw("add", _slot(b, pool, FINISHED), one, "seq_cst")
+    last = b.icmp_unsigned("==", b.zext(b.add(old, one), I64), parts)
+    with b.if_then(last):
+        joining = b.load_atomic(_slot(b, pool, JOINING), "seq_cst", 4, typ=I32)
+        with b.if_then(b.icmp_unsigned("!=", joining, ir.Constant(I32, 0))):
+            _futex(b, _slot(b, pool, FINISHED), FUTEX_WAKE, one)
+
+
+def _job_slots(b: ir.IRBuilder) -> tuple[ir.Value, ir.Value]:
     job = b.module.globals["graphc_pool_job"]
     return _slot(b, job, 0), _slot(b, job, 1)
 
 
 def emit_pool(module: ir.Module) -> None:
-    """``graphc_pool`` state, ``graphc_pool_worker()`` and ``graphc_parallel(fn, ctx)``."""
+    """``graphc_pool`` state, ``graphc_pool_worker(tid)`` and ``graphc_parallel``."""
     gv = ir.GlobalVariable(module, ir.ArrayType(I32, 64), "graphc_pool")
     gv.initializer = ir.Constant(gv.value_type, None)
     gv.align = 64
@@ -124,7 +146,7 @@ def emit_pool(module: ir.Module) -> None:
 
 
 def _emit_worker(module: ir.Module, pool: ir.GlobalVariable) -> None:
-    fn = ir.Function(module, ir.FunctionType(VOID, []), "graphc_pool_worker")
+    fn = ir.Function(module, ir.FunctionType(VOID, [I64]), "graphc_pool_worker")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     loop = fn.append_basic_block("loop")
     entry = b.block
@@ -133,98 +155,113 @@ def _emit_worker(module: ir.Module, pool: ir.GlobalVariable) -> None:
     seen = b.phi(I32)
     seen.add_incoming(ir.Constant(I32, 0), entry)
     gen = _wait_change(b, pool, seen)
-    _claim_all(b, pool, gen)
+    _claim_all(b, pool, gen, fn.args[0])
     seen.add_incoming(gen, b.block)
     b.branch(loop)
 
 
 def _emit_parallel(module: ir.Module, pool: ir.GlobalVariable) -> None:
-    fn = ir.Function(module, ir.FunctionType(VOID, [PTR, PTR]), "graphc_parallel")
-    job, ctx = fn.args
+    fn = ir.Function(module, PARALLEL_TYPE, "graphc_parallel")
+    job, ctx, parts, workers = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    fn_slot, ctx_slot = _job_slots(b, pool)
+    zero, one = ir.Constant(I32, 0), ir.Constant(I32, 1)
+    got = b.extract_value(b.cmpxchg(_slot(b, pool, BUSY), zero, one, "acquire", "monotonic"), 1)
+    with b.if_then(b.not_(got)):  # another thread's job is running: do this one alone
+        _run_alone(b, job, ctx, parts)
+        b.ret_void()
+    fn_slot, ctx_slot = _job_slots(b)
     b.store(job, fn_slot)
     b.store(ctx, ctx_slot)
-    b.store_atomic(ir.Constant(I32, 0), _slot(b, pool, FINISHED), "seq_cst", 4)
+    b.store_atomic(zero, _slot(b, pool, FINISHED), "seq_cst", 4)
     old = b.load_atomic(_ticket(b, pool), "acquire", 8, typ=I64)
-    gen = b.add(b.trunc(b.lshr(old, i64(32)), I32), ir.Constant(I32, 1))
-    b.store_atomic(b.shl(b.zext(gen, I64), i64(32)), _ticket(b, pool), "seq_cst", 8)
+    gen = b.add(b.trunc(b.lshr(old, i64(32)), I32), one)
+    sizes = b.or_(b.shl(workers, i64(2 * FIELD_BITS)), b.shl(parts, i64(FIELD_BITS)))
+    b.store_atomic(b.or_(b.shl(b.zext(gen, I64), i64(32)), sizes), _ticket(b, pool), "seq_cst", 8)
     asleep = b.load_atomic(_slot(b, pool, ASLEEP), "seq_cst", 4, typ=I32)
-    with b.if_then(b.icmp_unsigned("!=", asleep, ir.Constant(I32, 0))):
-        _futex(b, _slot(b, pool, GEN_WORD), FUTEX_WAKE, ir.Constant(I32, 1))
-    _claim_all(b, pool, gen)
-    head, spin, done = (fn.append_basic_block(n) for n in ("j.head", "j.spin", "j.done"))
-    b.branch(head)
-    b.position_at_end(head)
-    finished = b.load_atomic(_slot(b, pool, FINISHED), "acquire", 4, typ=I32)
-    b.cbranch(b.icmp_unsigned("==", finished, ir.Constant(I32, PARTS)), done, spin)
-    b.position_at_end(spin)
-    _pause(b)
-    b.branch(head)
-    b.position_at_end(done)
+    with b.if_then(b.icmp_unsigned("!=", asleep, zero)):
+        _futex(b, _slot(b, pool, GEN_WORD), FUTEX_WAKE, ir.Constant(I32, MAX_THREADS))
+    _claim_all(b, pool, gen, i64(0))
+    _join(b, pool, b.trunc(parts, I32))
+    b.store_atomic(zero, _slot(b, pool, BUSY), "release", 4)
     b.ret_void()
 
 
-_helper: dict[str, int] = {}
+def _run_alone(b: ir.IRBuilder, job: ir.Value, ctx: ir.Value, parts: ir.Value) -> None:
+    fn = b.function
+    head, body, done = (fn.append_basic_block(n) for n in ("a.head", "a.body", "a.done"))
+    pre = b.block
+    b.branch(head)
+    b.position_at_end(head)
+    p = b.phi(I64)
+    p.add_incoming(i64(0), pre)
+    b.cbranch(b.icmp_unsigned("<", p, parts), body, done)
+    b.position_at_end(body)
+    b.call(job, [ctx, p, i64(0)])
+    p.add_incoming(b.add(p, i64(1)), body)
+    b.branch(head)
+    b.position_at_end(done)
 
 
-def start_helper(worker_address: int, state_address: int) -> None:
-    """Start the helper thread (once per process) in ``graphc_pool_worker``."""
-    if _helper.get("pid") == os.getpid():
-        return
-    if not _helper:
-        os.register_at_fork(after_in_child=_restart_in_child)
-    _helper.update(pid=os.getpid(), worker=worker_address, state=state_address)
-    entry = ctypes.CFUNCTYPE(None)(worker_address)
-    threading.Thread(target=entry, name="graphc-llvm-helper", daemon=True).start()
-    _helper["thunk"] = id(entry)
-    _THUNKS.append(entry)  # ctypes must keep the callable alive while the thread runs
+def _join(b: ir.IRBuilder, pool: ir.GlobalVariable, parts: ir.Value) -> None:
+    """Wait until every chunk is counted done: spin briefly, then sleep on a futex, so that a
+    helper descheduled mid-chunk (a busy machine) gets this core instead of a spinning caller."""
+    clock = _intrinsic(b.module, "llvm.readcyclecounter", I64, [])
+    start = b.call(clock, [])
+    fn = b.function
+    head, spin, nap, done = (
+        fn.append_basic_block(n) for n in ("j.head", "j.spin", "j.nap", "j.done")
+    )
+    b.branch(head)
+    b.position_at_end(head)
+    finished = b.load_atomic(_slot(b, pool, FINISHED), "acquire", 4, typ=I32)
+    b.cbranch(b.icmp_unsigned("==", finished, parts), done, spin)
+    b.position_at_end(spin)
+    _pause(b)
+    long = b.icmp_unsigned(">", b.sub(b.call(clock, []), start), i64(JOIN_SPIN_CYCLES))
+    b.cbranch(long, nap, head)
+    b.position_at_end(nap)
+    b.store_atomic(ir.Constant(I32, 1), _slot(b, pool, JOINING), "seq_cst", 4)
+    again = b.load_atomic(_slot(b, pool, FINISHED), "seq_cst", 4, typ=I32)
+    with b.if_then(b.icmp_unsigned("!=", again, parts)):
+        _futex(b, _slot(b, pool, FINISHED), FUTEX_WAIT, again)
+    b.store_atomic(ir.Constant(I32, 0), _slot(b, pool, JOINING), "seq_cst", 4)
+    b.branch(head)
+    b.position_at_end(done)
 
 
-_THUNKS: list[object] = []
+_helpers: dict[str, int] = {}
+_THUNKS: list[object] = []  # ctypes must keep the entry callable alive while threads run
+_start_lock = threading.Lock()
+
+
+def start_helpers(worker_address: int, state_address: int, threads: int) -> None:
+    """Make sure helpers 1..threads-1 run ``graphc_pool_worker`` in this process."""
+    with _start_lock:
+        if _helpers.get("pid") != os.getpid():
+            if not _helpers:
+                os.register_at_fork(after_in_child=_restart_in_child)
+            _helpers.update(pid=os.getpid(), worker=worker_address, state=state_address, count=1)
+        _spawn(threads)
+
+
+def _spawn(threads: int) -> None:
+    if not _THUNKS:
+        _THUNKS.append(ctypes.CFUNCTYPE(None, ctypes.c_int64)(_helpers["worker"]))
+    for tid in range(_helpers["count"], min(threads, MAX_THREADS)):
+        name = f"graphc-llvm-helper-{tid}"
+        threading.Thread(target=_THUNKS[0], args=(tid,), name=name, daemon=True).start()
+        _helpers["count"] = tid + 1
 
 
 def _restart_in_child() -> None:
-    """A forked child has no helper thread: clear the pool state and start a fresh one."""
-    ctypes.memset(_helper["state"], 0, 256)
-    _helper.pop("pid", None)
-    start_helper(_helper["worker"], _helper["state"])
+    """A forked child has no helper threads: clear the pool state and start fresh ones."""
+    global _start_lock
+    _start_lock = threading.Lock()  # a parent thread may have held it at the fork
+    ctypes.memset(_helpers["state"], 0, 256)
+    count, _helpers["count"], _helpers["pid"] = _helpers["count"], 1, os.getpid()
+    _spawn(count)
 
 
-# --- graph side: which kernels split, and how -------------------------------------------------
-MIN_ELEMENTS = 1 << 16  # elementwise kernels smaller than this are not worth a fork/join
-MIN_FLOPS = 1 << 21  # nor GEMMs below this many multiply-adds
-SPLIT_ELEMENTWISE = ("fused",)
-SPLIT_GEMM = ("matmul", "fused_matmul")
-
-
-def splittable(node: Node, in_shapes: list[tuple[int, ...]], out_shape: tuple[int, ...]) -> bool:
-    """Whether ``node``'s kernel can run as two row halves (and it is big enough to pay)."""
-    from graphc.backends.llvm.lowering import KERNEL, SCALAR
-
-    if not out_shape or out_shape[split_dim(node, in_shapes, out_shape)] < 2:
-        return False
-    if (node.op in SCALAR and node.op not in KERNEL) or node.op.name in SPLIT_ELEMENTWISE:
-        return math.prod(out_shape) >= MIN_ELEMENTS
-    if node.op.name in SPLIT_GEMM and len(in_shapes[0]) == 2 and len(in_shapes[1]) == 2:
-        m, k = in_shapes[0]
-        return node.inputs[0].type.dtype.is_float and m * k * in_shapes[1][1] >= MIN_FLOPS
-    return False
-
-
-def split_dim(node: Node, in_shapes: list[tuple[int, ...]], out_shape: tuple[int, ...]) -> int:
-    """The result dim the two threads divide: rows, or for a GEMM with more columns than rows
-    the columns (then each thread packs only its half of B)."""
-    if node.op.name in SPLIT_GEMM and out_shape[-1] > out_shape[0]:
-        return len(out_shape) - 1
-    return 0
-
-
-def part_rows(v: View, part: tuple[int, int, int] | None) -> View:
-    """The slice of ``v`` along dim part[2] that thread part[0] of part[1] handles."""
-    if part is None:
-        return v
-    t, n, dim = part
-    lo, hi = v.shape[dim] * t // n, v.shape[dim] * (t + 1) // n
-    shape = (*v.shape[:dim], hi - lo, *v.shape[dim + 1 :])
-    return v.with_layout(shape, v.strides, lo * v.strides[dim])
+def helper_count() -> int:
+    """Threads (the caller included) the pool can use in this process now."""
+    return _helpers.get("count", 1) if _helpers.get("pid") == os.getpid() else 1

@@ -21,7 +21,7 @@ _FLOAT = {"f32": F32, "f64": F64}
 _loaded: dict[str, jit.Loaded] = {}
 _lock = threading.Lock()
 _compile_seconds = [0.0]
-SOURCES = ("gemm*.py", "kernel_ir.py", "runtime.py", "jit.py", "irutil.py")
+SOURCES = ("gemm*.py", "kernel_ir.py", "runtime.py", "jit.py", "irutil.py", "parallel.py")
 
 
 def compile_seconds() -> float:
@@ -73,10 +73,22 @@ EXPORTS = {
 
 
 def declare_parallel(module: ir.Module) -> ir.Function:
-    """``graphc_parallel(fn, ctx)``: runs fn(ctx, 0) here and fn(ctx, 1) on the helper thread."""
+    """``graphc_parallel(fn, ctx, chunks, workers)``: fn(ctx, chunk, tid) for every chunk."""
+    from graphc.backends.llvm import parallel
+
     ensure("pool")
     name = "graphc_parallel"
-    return module.globals.get(name) or ir.Function(module, ir.FunctionType(VOID, [PTR, PTR]), name)
+    return module.globals.get(name) or ir.Function(module, parallel.PARALLEL_TYPE, name)
+
+
+def start_pool(threads: int) -> None:
+    """Make sure the pool has helper threads for ``threads``-way kernels in this process."""
+    from graphc.backends.llvm import parallel
+
+    ensure("pool")
+    loaded = _loaded["pool"]
+    state = loaded.address("graphc_pool", data=True)
+    parallel.start_helpers(loaded.address("graphc_pool_worker"), state, threads)
 
 
 def required(module: ir.Module) -> list[str]:
@@ -106,8 +118,3 @@ def ensure(name: str) -> None:
         for symbol in EXPORTS[name]:
             llvm.add_symbol(symbol, loaded.address(symbol))
         _loaded[name] = loaded
-        if name == "pool":
-            from graphc.backends.llvm import parallel
-
-            state = loaded.address("graphc_pool", data=True)
-            parallel.start_helper(loaded.address("graphc_pool_worker"), state)
