@@ -89,9 +89,9 @@ def numpy_step(params: list[np.ndarray]) -> Callable[[np.ndarray, np.ndarray], f
 
 
 def timed(steps: list[Callable[..., object]], x: np.ndarray, y: np.ndarray,
-          repeat: int) -> list[float]:
-    """Median seconds per call of each step; calls are interleaved so that the load of a
-    shared machine falls on every step alike."""
+          repeat: int) -> list[tuple[float, float]]:
+    """(median, min) seconds per call of each step; calls are interleaved so that the load
+    of a shared machine falls on every step alike."""
     for step in steps:
         for _ in range(5):
             step(x, y)
@@ -101,7 +101,7 @@ def timed(steps: list[Callable[..., object]], x: np.ndarray, y: np.ndarray,
             t = time.perf_counter()
             step(x, y)
             times[i].append(time.perf_counter() - t)
-    return [float(np.median(t)) for t in times]
+    return [(float(np.median(t)), min(t)) for t in times]
 
 
 def peak_bytes(make: Callable[[], Callable[..., object]], x: np.ndarray, y: np.ndarray) -> int:
@@ -131,11 +131,12 @@ def main() -> None:
     seconds = timed([make() for make in variants.values()], x, y, args.repeat)
     peaks = [peak_bytes(make, x, y) for make in variants.values()]
     rows = list(zip(variants, seconds, peaks, strict=True))
-    hand = seconds[0]
-    print(f"{'step':<22} {'ms':>8} {'ratio':>7} {'peak KiB':>9} {'mem ratio':>9}")
-    for label, sec, mem in rows:
-        print(f"{label:<22} {sec * 1e3:8.3f} {sec / hand:7.3f} {mem / 1024:9.0f} "
-              f"{mem / rows[0][2]:9.3f}")
+    (hand, hand_min) = seconds[0]
+    print(f"{'step':<22} {'median ms':>9} {'ratio':>6} {'min ms':>7} {'ratio':>6} "
+          f"{'peak KiB':>9} {'mem ratio':>9}")
+    for label, (sec, low), mem in rows:
+        print(f"{label:<22} {sec * 1e3:9.3f} {sec / hand:6.3f} {low * 1e3:7.3f} "
+              f"{low / hand_min:6.3f} {mem / 1024:9.0f} {mem / rows[0][2]:9.3f}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import graphc as gc  # noqa: E402
+from graphc.frontend.io import atomic_path  # noqa: E402
 
 
 @dataclass
@@ -147,18 +147,6 @@ def train(args: argparse.Namespace, data: tuple[np.ndarray, ...], build: Builder
     return curves["test accuracy"][-1]
 
 
-def write_atomically(path: str, write: Callable[[str], None], suffix: str) -> None:
-    """Call write(temp path) in path's directory, then rename over path."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def plot(path: str, curves: dict[str, list[float]]) -> None:
     """Loss and accuracy per epoch as a PNG (matplotlib's Agg backend, no display needed)."""
     import matplotlib
@@ -175,7 +163,8 @@ def plot(path: str, curves: dict[str, list[float]]) -> None:
     ax_acc.plot(epochs, curves["test accuracy"], color="tab:green")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="test accuracy")
     fig.tight_layout()
-    write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100), ".png")
+    with atomic_path(path) as tmp:  # a crash never leaves a half-written image
+        fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
 
 

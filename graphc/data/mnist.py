@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
@@ -57,7 +58,7 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
     path = os.fspath(path)
     data = _read_bytes(path)
     dtype, dims, offset = _header(path, data, magic)
-    want = offset + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    want = offset + math.prod(dims) * dtype.itemsize  # Python ints: no int64 wrap-around
     if len(data) != want:
         what = "truncated" if len(data) < want else "trailing bytes in"
         raise GraphcError(

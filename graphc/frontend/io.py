@@ -16,7 +16,7 @@ import contextlib
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -43,23 +43,34 @@ def _named(params: Params) -> dict[str, Tensor]:
     return table
 
 
-def save(path: str | os.PathLike, params: Params) -> None:
-    """Write the current values of ``params`` to the .npz file ``path`` atomically."""
-    arrays = {name: t.value for name, t in _named(params).items()}
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """A temporary path beside ``path``, renamed over it when the block finishes without error.
+
+    Readers see the old file or the new one, never a half-written one; on an error the
+    temporary file is removed and ``path`` is untouched.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # a file object: numpy does not append ".npz"
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a saved model is an ordinary file
+        yield tmp
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a saved file is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def save(path: str | os.PathLike, params: Params) -> None:
+    """Write the current values of ``params`` to the .npz file ``path`` atomically."""
+    arrays = {name: t.value for name, t in _named(params).items()}
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)  # a file object: numpy does not append ".npz"
+        f.flush()
+        os.fsync(f.fileno())  # the data is on disk before the rename makes it visible
 
 
 def _read(path: str) -> dict[str, np.ndarray]:

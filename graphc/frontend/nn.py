@@ -227,6 +227,7 @@ class BatchNorm(Layer):
 
     @property
     def channels(self) -> int:
+        """The number of channels C, fixed at the first call."""
         return self.running_mean.shape[0]
 
     def _per_channel(self, x: Tensor, v: Tensor) -> Tensor:

@@ -65,6 +65,7 @@ class Optimizer:
 
     prefix = "opt"
     needs_step = False
+    weight_decay = 0.0
 
     def __init__(self, params: Sequence[Tensor], lr: float | Tensor, name: str | None) -> None:
         self.params = _check_params(params)
@@ -139,6 +140,10 @@ class Optimizer:
     def _lr(self, p: Tensor) -> Tensor | float:
         return _like(self.lr, p)
 
+    def _grad(self, p: Tensor, g: Tensor) -> Tensor:
+        """``g`` with L2 weight decay added (torch.optim's coupled form; AdamW decouples it)."""
+        return g + self.weight_decay * p if self.weight_decay else g
+
 
 def _like(x: Tensor | float, p: Tensor) -> Tensor | float:
     """A scalar expression in ``p``'s dtype (step counters are float32)."""
@@ -169,8 +174,7 @@ class SGD(Optimizer):
         return {"momentum": 0.0} if self.momentum > 0 else {}
 
     def rule(self, p: Tensor, g: Tensor, bufs: State, t: Tensor | None) -> tuple[Tensor, State]:
-        if self.weight_decay:
-            g = g + self.weight_decay * p
+        g = self._grad(p, g)
         if not self.momentum:
             return p - self._lr(p) * g, {}
         mu, b = self.momentum, bufs["momentum"]
@@ -202,8 +206,7 @@ class AdaGrad(Optimizer):
         return {"sum": self.initial}
 
     def rule(self, p: Tensor, g: Tensor, bufs: State, t: Tensor | None) -> tuple[Tensor, State]:
-        if self.weight_decay:
-            g = g + self.weight_decay * p
+        g = self._grad(p, g)
         lr = self._lr(p)
         if t is not None:
             lr = lr / (1.0 + _like(t - 1.0, p) * self.lr_decay)
@@ -232,8 +235,7 @@ class RMSprop(Optimizer):
         return {slot: 0.0 for slot, used in table.items() if used}
 
     def rule(self, p: Tensor, g: Tensor, bufs: State, t: Tensor | None) -> tuple[Tensor, State]:
-        if self.weight_decay:
-            g = g + self.weight_decay * p
+        g = self._grad(p, g)
         a = self.alpha
         new = {"square_avg": a * bufs["square_avg"] + (1.0 - a) * fn.square(g)}
         v = new["square_avg"]
@@ -266,10 +268,8 @@ class Adam(Optimizer):
     def slots(self) -> dict[str, float]:
         return {"m": 0.0, "v": 0.0, "vmax": 0.0} if self.amsgrad else {"m": 0.0, "v": 0.0}
 
-    def _grad(self, p: Tensor, g: Tensor) -> Tensor:
-        return g + self.weight_decay * p if self.weight_decay else g
-
     def _base(self, p: Tensor) -> Tensor:
+        """The parameter the step starts from (AdamW shrinks it first)."""
         return p
 
     def rule(self, p: Tensor, g: Tensor, bufs: State, t: Tensor | None) -> tuple[Tensor, State]:

@@ -2,9 +2,11 @@
 
 Float caveats: ``x * 0 -> 0`` is only done for integers (for floats inf * 0 and nan * 0 are
 nan), ``exp(log(x)) -> x`` only when x is known to be >= 0 (elsewhere log gives nan), and
-``log(exp(x)) -> x`` trades an overflow (inf) for the exact answer. softmax_cross_entropy needs
-no rewrite: the catalogue op already computes -log_softmax in log-sum-exp form; the rules here
-catch the unstable spellings users write by hand (log(softmax(x)), log(sigmoid(x))).
+``log(exp(x)) -> x`` trades an overflow (inf) for the exact answer. ``x + 0 -> x`` keeps a
+-0.0 that the addition would have made +0.0 (as XLA's simplifier does; the two compare equal).
+softmax_cross_entropy needs no rewrite: the catalogue op already computes -log_softmax in
+log-sum-exp form; the rules here catch the unstable spellings users write by hand
+(log(softmax(x)), log(sigmoid(x))).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--print-after", default="", metavar="A,B",
                    help="print the IR after the named passes")
     p.add_argument("--print-changed-only", action="store_true",
-                   help="with --print-after*: skip passes that changed nothing")
+                   help="print after each pass that changed the IR (with --print-after*: "
+                        "skip passes that changed nothing)")
     p.add_argument("--explain-fusion", action="store_true",
                    help="say for each unfused boundary why it was not fused")
     p.add_argument("--report", action="store_true", help="print the pass table (time, nodes)")
@@ -31,9 +32,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     graph = read_graph(args.file)
-    after = [n for n in args.print_after.split(",") if n.strip()]
     pm = PassManager(args.passes, verify_each=not args.no_verify,
-                     print_after_all=args.print_after_all, print_after=after,
+                     print_after_all=args.print_after_all, print_after=args.print_after,
                      print_changed_only=args.print_changed_only, stream=sys.stderr)
     out = pm.run(graph)
     if args.explain_fusion:

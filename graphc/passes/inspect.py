@@ -19,8 +19,6 @@ def make_manager(passes: str | Sequence[str] | None, options: dict[str, Any]) ->
     kwargs = {k: options.pop(k) for k in PASS_OPTIONS if k in options}
     if "pass_stream" in options:
         kwargs["stream"] = options.pop("pass_stream")
-    if isinstance(kwargs.get("print_after"), str):
-        kwargs["print_after"] = kwargs["print_after"].split(",")
     return PassManager(DEFAULT_PIPELINE if passes is None else passes, **kwargs)
 
 

@@ -17,6 +17,7 @@ from graphc.ir.clone import clone
 from graphc.ir.errors import GraphcError, VerifyError
 from graphc.ir.graph import Graph
 from graphc.ir.printer import print_graph
+from graphc.ir.verify import verify
 
 PassFn = Callable[[Graph], Graph]
 
@@ -40,8 +41,11 @@ def _load_passes() -> None:
     import graphc.passes  # noqa: F401  (importing the package registers every pass)
 
 
-def parse_pipeline(pipeline: str | Sequence[str] | None) -> list[str]:
-    """Pass names from ``"a,b"`` or a list; unknown names list the known ones."""
+def parse_pipeline(pipeline: str | Sequence[str] | None, what: str = "") -> list[str]:
+    """Pass names from ``"a,b"`` or a list; unknown names list the known ones.
+
+    ``what`` names the option the names came from in errors (e.g. "print_after").
+    """
     _load_passes()
     if pipeline is None:
         pipeline = DEFAULT_PIPELINE
@@ -49,8 +53,9 @@ def parse_pipeline(pipeline: str | Sequence[str] | None) -> list[str]:
     names = [n.strip() for n in names if n.strip()]
     unknown = [n for n in names if n not in PASSES]
     if unknown:
+        where = f"{what}: " if what else ""
         raise GraphcError(
-            f"unknown pass {unknown[0]!r}; known passes: {', '.join(sorted(PASSES))}"
+            f"{where}unknown pass {unknown[0]!r}; known passes: {', '.join(sorted(PASSES))}"
         )
     return names
 
@@ -68,14 +73,6 @@ class PassRecord:
     graph_in: Graph  # the graph the pass received (analyses such as the fusion report use it)
 
 
-def _verify(graph: Graph) -> None:
-    try:
-        from graphc.ir.verify import verify
-    except ImportError:  # the verifier is optional while the IR package is assembled
-        return
-    verify(graph)
-
-
 class PassManager:
     """Runs passes in order; verifies after each; prints and records as asked."""
 
@@ -84,18 +81,27 @@ class PassManager:
         pipeline: str | Sequence[str] | None = DEFAULT_PIPELINE,
         verify_each: bool = True,
         print_after_all: bool = False,
-        print_after: Sequence[str] = (),
+        print_after: str | Sequence[str] = (),
         print_changed_only: bool = False,
         stream: TextIO | None = None,
     ) -> None:
         self.names = parse_pipeline(pipeline)
         self.verify_each = verify_each
         self.print_after_all = print_after_all
-        self.print_after = set(parse_pipeline(list(print_after)))
+        self.print_after = self._print_after(print_after)
         self.print_changed_only = print_changed_only
         self.stream = stream
         self.input_ir = ""
         self.records: list[PassRecord] = []
+
+    def _print_after(self, names: str | Sequence[str]) -> set[str]:
+        """The passes to print after; naming one the pipeline does not run is an error."""
+        wanted = parse_pipeline(names or [], "print_after")
+        absent = [n for n in wanted if n not in self.names]
+        if absent:
+            ran = ", ".join(self.names) or "no passes"
+            raise GraphcError(f"print_after: pass {absent[0]!r} is not in the pipeline ({ran})")
+        return set(wanted)
 
     def run(self, graph: Graph) -> Graph:
         """The optimized copy of ``graph`` (the argument is left untouched)."""
@@ -122,12 +128,15 @@ class PassManager:
 
     def _check(self, name: str, graph: Graph, text: str) -> None:
         try:
-            _verify(graph)
+            verify(graph)
         except VerifyError as e:
             raise VerifyError(f"pass {name!r} produced invalid IR: {e}\n{text}") from None
 
     def _maybe_print(self, rec: PassRecord) -> None:
-        wanted = self.print_after_all or rec.name in self.print_after
+        # print_changed_only on its own prints after every pass that changed the IR, like
+        # LLVM's -print-changed; with print_after* it filters those
+        every = self.print_after_all or (self.print_changed_only and not self.print_after)
+        wanted = every or rec.name in self.print_after
         if not wanted or (self.print_changed_only and not rec.changed):
             return
         stream = self.stream or sys.stderr

@@ -58,6 +58,7 @@ class P:
 
     @property
     def ops(self) -> tuple[str, ...]:
+        """The op names this pattern's root accepts."""
         return (self.op,) if isinstance(self.op, str) else self.op
 
 
@@ -76,6 +77,7 @@ class Match:
         return self.values[name]
 
     def node(self, name: str) -> Node:
+        """The node bound to ``name`` by ``P(..., name=...)``."""
         return self.nodes[name]
 
 
@@ -135,6 +137,7 @@ class RuleSet:
                 self.by_op.setdefault(op, []).append(r)
 
     def names(self) -> list[str]:
+        """Rule names, in order (for messages)."""
         return [r.name for r in self.rules]
 
 

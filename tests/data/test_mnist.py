@@ -131,3 +131,12 @@ def test_read_idx_rejects_non_idx(tmp_path):
     (tmp_path / "x").write_bytes(b"\x89PNG....")
     with pytest.raises(gc.GraphcError, match="not an IDX file"):
         read_idx(tmp_path / "x")
+
+
+def test_dims_whose_product_overflows_int64_are_an_error(tmp_path):
+    # 4 x 2**16 elements is 2**64, which wraps to 0 in int64: a header-only file must not pass
+    header = bytes([0, 0, 0x08, 4]) + struct.pack(">IIII", *[2**16] * 4)
+    path = tmp_path / "huge-idx4-ubyte"
+    path.write_bytes(header)
+    with pytest.raises(gc.GraphcError, match="truncated IDX file"):
+        read_idx(path)

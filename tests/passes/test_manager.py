@@ -122,3 +122,20 @@ def test_function_passes_option_and_printing():
     assert stream.getvalue().startswith("// ----- IR after fuse -----")
     x = np.array([[1, -2, 3, -4]], np.float32)
     np.testing.assert_array_equal(fn(x), [[2, 0, 6, 0]])
+
+
+def test_print_after_takes_a_string_and_only_passes_that_run():
+    stream = io.StringIO()
+    PassManager("cse,dce", print_after="cse,dce", stream=stream).run(gc.parse(SOURCE))
+    assert "after cse" in stream.getvalue() and "after dce" in stream.getvalue()
+    with pytest.raises(GraphcError, match=r"print_after: pass 'fuse' is not in the pipeline "
+                                          r"\(cse, dce\)"):
+        PassManager("cse,dce", print_after=["fuse"])
+    with pytest.raises(GraphcError, match="print_after: unknown pass 'fusee'"):
+        PassManager("cse", print_after=["fusee"])
+
+
+def test_print_changed_only_alone_prints_every_pass_that_changed():
+    stream = io.StringIO()
+    PassManager("cse,dce", print_changed_only=True, stream=stream).run(gc.parse(SOURCE))
+    assert "after cse" in stream.getvalue() and "after dce" not in stream.getvalue()

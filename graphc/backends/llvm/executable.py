@@ -28,6 +28,7 @@ from graphc.ir.printer import print_graph
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 RECYCLE_BYTES = 1 << 20  # outputs this big are recycled once the caller drops them
+STAGE_BYTES = 1 << 14  # outputs this small are computed in place and copied out
 
 
 @dataclass
@@ -78,23 +79,62 @@ class Variant:
         self.block[len(self.block) - 1] = raw.ctypes.data + start
         self.entry = _ENTRY_TYPE(self.loaded.address(m["entry"]))
         self.params_seen: list[Any] = [None] * self.n_par
+        self.inputs_seen: list[Any] = [None] * self.n_in
         self.last_outs: list[np.ndarray | None] = [None] * len(self.out_specs)
+        # Small outputs are computed into staging arrays bound once and copied out per call:
+        # a copy is cheaper than fetching a fresh array's address through ctypes (~1 us).
+        self.staged = [
+            np.empty(shape, dtype) if _small(shape, dtype) else None
+            for shape, dtype in self.out_specs
+        ]
+        base = self.n_in + self.n_par
+        for k, arr in enumerate(self.staged):
+            if arr is not None:
+                self.block[base + k] = arr.ctypes.data
+        self.block_address = ctypes.addressof(self.block)
 
-    def fresh_outputs(self) -> list[np.ndarray]:
-        """New output arrays; a big one the caller already dropped is reused instead.
+    def bind_inputs(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Point the block at the input arrays (the same array object as last time: no work;
+        holding it keeps its address valid). Returns contiguous copies the call must keep."""
+        copies = []
+        for i, a in enumerate(inputs):
+            if a is not self.inputs_seen[i]:
+                if a.flags.c_contiguous:
+                    self.inputs_seen[i] = a
+                else:
+                    a = np.ascontiguousarray(a)
+                    copies.append(a)
+                    self.inputs_seen[i] = None
+                self.block[i] = a.ctypes.data
+        return copies
 
-        Only this variant still references such an array (reference count 2: our list and the
-        getrefcount argument), so reusing it is unobservable, and it saves the page faults of a
-        fresh multi-megabyte allocation on every call.
-        """
-        outs = []
+    def bind_outputs(self) -> list[np.ndarray | None]:
+        """Fresh arrays for the big outputs, bound into the block (None for staged ones)."""
+        outs: list[np.ndarray | None] = []
+        base = self.n_in + self.n_par
         for k, (shape, dtype) in enumerate(self.out_specs):
+            if self.staged[k] is not None:
+                outs.append(None)
+                continue
+            # Only this variant still references a dropped array (reference count 2: our list
+            # and the getrefcount argument), so reusing it is unobservable, and it saves the page
+            # faults of a fresh multi-megabyte allocation on every call.
             if self.last_outs[k] is not None and sys.getrefcount(self.last_outs[k]) == 2:
-                outs.append(self.last_outs[k])
+                out = self.last_outs[k]
             else:
-                outs.append(np.empty(shape, dtype))
-        self.last_outs = [o if o.nbytes >= RECYCLE_BYTES else None for o in outs]
+                out = np.empty(shape, dtype)
+                self.block[base + k] = out.ctypes.data
+            self.last_outs[k] = out if out.nbytes >= RECYCLE_BYTES else None
+            outs.append(out)
         return outs
+
+    def collect(self, outs: list[np.ndarray | None]) -> list[np.ndarray]:
+        """The call's outputs: the fresh arrays, and copies of the staged ones."""
+        return [o if o is not None else s.copy() for o, s in zip(outs, self.staged, strict=True)]
+
+
+def _small(shape: tuple[int, ...], dtype: np.dtype) -> bool:
+    return int(np.prod(shape, dtype=np.int64)) * dtype.itemsize <= STAGE_BYTES
 
 
 @functools.cache
@@ -187,18 +227,14 @@ class LLVMExecutable:
     # -- running ---------------------------------------------------------------------------
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
         var = self.variants.get(tuple(sorted(dims.items()))) or self.variant(dims)
-        inputs = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in inputs]
         with var.lock:  # one argument block and arena per variant: calls take turns
-            outs = var.fresh_outputs()
-            block = var.block
-            for i, a in enumerate(inputs):
-                block[i] = a.ctypes.data
+            copies = var.bind_inputs(inputs)
             params = self._bind_params(var)
-            base = var.n_in + var.n_par
-            for k, o in enumerate(outs):
-                block[base + k] = o.ctypes.data
-            var.entry(ctypes.addressof(block))
-        return outs + [params[j] for j in self.update_index]
+            outs = var.bind_outputs()
+            var.entry(var.block_address)
+            results = var.collect(outs)
+            del copies  # the call is over: contiguous copies of strided inputs may go
+        return results + [params[j] for j in self.update_index]
 
     def _bind_params(self, var: Variant) -> list[np.ndarray]:
         arrays = []

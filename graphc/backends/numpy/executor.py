@@ -20,6 +20,8 @@ from graphc.backends.numpy.outkernels import OUT, write
 from graphc.ir.errors import BackendError, GraphcError
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.opdef import lookup
+from graphc.ops import core
+from graphc.ops.shape import runtime_dims
 from graphc.passes.memplan import MemoryPlan, Slot, body_inplace_args, plan_memory
 
 Env = list[Any]
@@ -32,33 +34,77 @@ def can_write(node: Node) -> bool:
 
 
 class Program:
-    """One graph compiled for one binding of its symbolic dims."""
+    """One graph compiled for one binding of its symbolic dims.
+
+    Nodes that depend on constants alone (the 1/B of a mean's gradient, say) are evaluated
+    once here: with the dims bound they are constants, and each would cost a Python call per
+    step otherwise.
+    """
 
     def __init__(self, graph: Graph, dims: dict[str, int]) -> None:
         self.graph = graph
-        self.plan: MemoryPlan = plan_memory(graph, dims, can_write)
+        self.static = _static_nodes(graph)
+        self.plan: MemoryPlan = plan_memory(
+            graph, dims, lambda n: n not in self.static and can_write(n))
         self.index: dict[Value, int] = {}
         for v in graph.values():
             self.index[v] = len(self.index)
         self.arena = np.empty(self.plan.arena_bytes, np.uint8)
         self.views = {v: self._view(v, s) for v, s in self.plan.slots.items() if s.kind == "arena"}
-        self.steps = [self._step(n) for n in graph.nodes]
-        self.frees = self._frees()
-        self.results = [self.index[v] for v in graph.outputs] + [
-            self.index[v] for _, v in graph.updates]
+        self.template: Env = [None] * len(self.index)
+        self._evaluate_static()
+        self.args = [self.index[v] for v in graph.inputs]
+        self.params = [(self.index[p], p) for p in graph.params]
+        self.steps = self._steps()
+        leaving = list(graph.outputs) + [v for _, v in graph.updates]
+        self.results = [(self.index[v], self._escape_rule(v)) for v in leaving]
 
     def _view(self, v: Value, s: Slot) -> np.ndarray:
         shape = v.type.concrete(self.plan.dims)
         dtype = v.type.dtype.np
         return np.ndarray(shape, dtype, buffer=self.arena, offset=s.offset or 0)
 
-    def _frees(self) -> list[list[int]]:
-        """Per step, the kernel-allocated values to drop after it (arena memory stays)."""
-        out: list[list[int]] = [[] for _ in self.graph.nodes]
+    def _evaluate_static(self) -> None:
+        with np.errstate(all="ignore"), runtime_dims(self.plan.dims):
+            for n in self.graph.nodes:
+                if n in self.static:
+                    results = run_node(n, [self.template[self.index[v]] for v in n.inputs])
+                    for v, r in zip(n.outputs, results, strict=True):
+                        self.template[self.index[v]] = r
+
+    def _steps(self) -> list[Step]:
+        """The per-call work: one step per non-static node, each followed by a step that
+        drops the kernel-allocated values whose last reader it was (arena memory stays)."""
+        frees: dict[int, list[int]] = {}
         for v, s in self.plan.slots.items():
-            if s.kind == "fresh" and s.end < len(self.graph.nodes):
-                out[s.end].append(self.index[v])
-        return out
+            if s.kind == "fresh" and s.end < len(self.graph.nodes) and v.node not in self.static:
+                frees.setdefault(s.end, []).append(self.index[v])
+        steps: list[Step] = []
+        for i, n in enumerate(self.graph.nodes):
+            if n not in self.static:
+                steps.append(self._step(n))
+            if i in frees:
+                steps.append(_free_step(frees[i]))
+        return steps
+
+    def _escape_rule(self, v: Value) -> str:
+        """How a result leaves: "copy" (it lives in the arena or a static value, which the
+        next call reuses), "keep" (a parameter's own array), or "check" (a kernel's result,
+        which may still be a view of an arena operand)."""
+        slot = self.plan.slots.get(v)
+        if slot is None or slot.kind == "param":
+            return "keep"
+        root = slot.root or v
+        root_slot = self.plan.slots.get(root)
+        if root.node in self.static or (root_slot is not None and root_slot.kind == "arena"):
+            return "copy"
+        return "check"
+
+    def _escape(self, a: np.ndarray, rule: str) -> np.ndarray:
+        if rule == "copy" or (rule == "check" and self.arena.size
+                              and np.may_share_memory(a, self.arena)):
+            return a.copy()
+        return a
 
     # -- one node --------------------------------------------------------------------------
     def _buffers(self, node: Node) -> list[Callable[[Env], np.ndarray]] | None:
@@ -100,20 +146,35 @@ class Program:
 
     # -- running ---------------------------------------------------------------------------
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        env: Env = [None] * len(self.index)
-        for v, a in zip(self.graph.inputs, inputs, strict=True):
-            env[self.index[v]] = a
-        for p in self.graph.params:
-            env[self.index[p]] = _param_value(p)
-        for step, frees in zip(self.steps, self.frees, strict=True):
+        env = self.template.copy()
+        for i, a in zip(self.args, inputs, strict=True):
+            env[i] = a
+        for i, p in self.params:
+            env[i] = _param_value(p)
+        for step in self.steps:
             step(env)
-            for i in frees:
-                env[i] = None
-        return [self._escape(env[i]) for i in self.results]
+        return [self._escape(env[i], rule) for i, rule in self.results]
 
-    def _escape(self, a: np.ndarray) -> np.ndarray:
-        """Results must not live in the arena: the next call reuses it."""
-        return a.copy() if self.arena.size and np.may_share_memory(a, self.arena) else a
+
+def _static_nodes(graph: Graph) -> set[Node]:
+    """Nodes computed from constants alone (deterministic: every op is a pure function),
+    whose results do not leave the call."""
+    static: set[Node] = set()
+    known: set[Value] = set()
+    for n in graph.nodes:
+        if n.op is core.constant or (n.inputs and all(v in known for v in n.inputs)):
+            static.add(n)
+            known.update(n.outputs)
+    leaving = set(graph.outputs) | {v for _, v in graph.updates}
+    return {n for n in static if not leaving.intersection(n.outputs)}
+
+
+def _free_step(values: list[int]) -> Step:
+    def step(env: Env) -> None:
+        for i in values:
+            env[i] = None
+
+    return step
 
 
 def _writable(a: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -179,20 +240,26 @@ def _reduce_runner(prog: Program, node: Node) -> Callable[..., None]:
 def _epilogue_runner(prog: Program, node: Node) -> Callable[..., None]:
     base = lookup(node.op.name.removeprefix("fused_"))
     attrs = dict(node.attrs)
-    product = node.body.inputs[0].type  # type: ignore[union-attr]
-    out0 = prog.plan.slots[node.outputs[0]]
-    # the product goes straight into result 0 unless result 0 takes over an operand's
-    # buffer (an in-place update) or the body reads the product after writing result 0
-    direct = (base in OUT and out0.shares is None and product == node.outputs[0].type
-              and 0 in body_inplace_args(node.body, 0))  # type: ignore[arg-type]
-    shapes = [product.concrete(prog.plan.dims), *_shapes(prog, node.inputs[2:])]
-    body = BodyProgram(node.body, shapes, set() if direct else {0})  # type: ignore[arg-type]
+    product = base.infer([v.type for v in node.inputs[:2]], attrs)[0]
+    shape, dtype = product.concrete(prog.plan.dims), product.dtype.np
     into = OUT.get(base)
+    # the product goes straight into result 0 unless result 0 takes over an operand's
+    # buffer (an in-place update) or the body reads the product after writing result 0;
+    # otherwise it goes into a scratch buffer the body may then reuse for its temporaries
+    direct = (into is not None and prog.plan.slots[node.outputs[0]].shares is None
+              and product == node.outputs[0].type
+              and 0 in body_inplace_args(node.body, 0))  # type: ignore[arg-type]
+    shapes = [shape, *_shapes(prog, node.inputs[2:])]
+    body = BodyProgram(node.body, shapes, set() if direct else {0})  # type: ignore[arg-type]
 
     def run(args: list[np.ndarray], bufs: list[np.ndarray]) -> None:
         if direct:
             into(bufs[0], args[0], args[1], **attrs)  # type: ignore[misc]
             body.run([bufs[0], *args[2:]], bufs)
+        elif into is not None:
+            tmp = np.empty(shape, dtype)
+            into(tmp, args[0], args[1], **attrs)
+            body.run([tmp, *args[2:]], bufs)
         else:
             body.run([np.asarray(base.kernel(args[0], args[1], **attrs)), *args[2:]], bufs)
 

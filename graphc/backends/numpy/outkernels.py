@@ -43,6 +43,23 @@ def _matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
     np.matmul(a, b, out=out)
 
 
+_BITS = {2: np.int16, 4: np.int32, 8: np.int64}  # float itemsize -> same-width integer
+
+
+def _where(out: np.ndarray, cond: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    # where(c, x, +0.0) (relu's gradient) is a bit mask: x's bits AND (c ? all ones : 0).
+    # That is exactly np.where's result (NaN and -0.0 in x kept only where c holds) and
+    # several times faster, since np.where branches per element on a random mask.
+    if cond.dtype == np.bool_ and out.dtype.itemsize in _BITS and out.dtype.kind == "f" \
+            and y.ndim == 0 and y == 0 and not np.signbit(y):
+        if x is not out:
+            np.copyto(out, x, casting="unsafe")
+        bits = out.view(_BITS[out.dtype.itemsize])
+        np.bitwise_and(bits, np.negative(cond.view(np.int8)), out=bits)
+    else:
+        np.copyto(out, np.where(cond, x, y), casting="unsafe")
+
+
 _UFUNCS: dict[str, np.ufunc] = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
     "maximum": np.maximum, "minimum": np.minimum, "neg": np.negative, "abs": np.absolute,
@@ -55,7 +72,7 @@ _UFUNCS: dict[str, np.ufunc] = {
 
 OUT: dict[OpDef, OutKernel] = {ops.REGISTRY[name]: _ufunc(f) for name, f in _UFUNCS.items()}
 OUT.update({
-    ops.relu: _relu, ops.cast: _cast, ops.matmul: _matmul,
+    ops.relu: _relu, ops.cast: _cast, ops.matmul: _matmul, ops.where: _where,
     ops.sum: _reduction(np.sum), ops.mean: _reduction(np.mean), ops.prod: _reduction(np.prod),
     ops.max: _reduction(np.max, False), ops.min: _reduction(np.min, False),
 })
