@@ -20,8 +20,11 @@ def _erf(x: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # exp(-log(1 + exp(-x))) never overflows and keeps relative accuracy for large |x|
-    return np.exp(-np.logaddexp(x.dtype.type(0), -x))
+    # with t = exp(-|x|) <= 1 nothing overflows: 1/(1+t) for x >= 0, t/(1+t) below, which keeps
+    # full relative accuracy for large negative x (np.logaddexp does too, at 3x the cost)
+    t = np.exp(-np.abs(x))
+    s = 1 / (1 + t)
+    return np.where(x >= 0, s, t * s).astype(x.dtype, copy=False)
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
