@@ -26,6 +26,23 @@ GEMM_COLUMNS = 32  # columns per GEMM chunk (one B panel of the f32 micro-kernel
 GEMM_ROWS = 48  # rows per GEMM chunk when N is thin (a multiple of every tile height)
 SPLIT_ELEMENTWISE = ("fused",)
 SPLIT_GEMM = ("matmul", "fused_matmul")
+# Kernels whose result rows (dim 0) are independent: op name -> {input: the dim cut with the
+# result's dim 0} (a fused_conv2d's epilogue inputs too when they have a full batch dim). Their
+# chunks are the same kernel on smaller operands, so the kernels themselves need no change.
+# The weight gradient's rows are output channels: a chunk reads those channels of gy.
+SPLIT_BATCH: dict[str, dict[int, int]] = {
+    "conv2d": {0: 0},
+    "fused_conv2d": {0: 0},
+    "conv2d_input_grad": {0: 0},
+    "conv2d_weight_grad": {1: 1},
+    "max_pool2d": {0: 0},
+    "avg_pool2d": {0: 0},
+    "max_pool2d_grad": {0: 0, 1: 0},
+    "avg_pool2d_grad": {0: 0},
+    "max_pool2d_gather": {0: 0, 1: 0},
+}
+MIN_BATCH_ELEMENTS = 1 << 15  # batch kernels whose result is smaller stay serial
+BATCH_CHUNKS_PER_THREAD = 4
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,7 @@ class Split:
     dim: int
     size: int
     total: int
+    batch: bool = False  # a SPLIT_BATCH kernel: its operands are cut before it is emitted
 
     @property
     def count(self) -> int:
@@ -60,7 +78,7 @@ class Part:
 
 
 def plan_split(
-    node: Node, in_shapes: list[tuple[int, ...]], out_shape: tuple[int, ...]
+    node: Node, in_shapes: list[tuple[int, ...]], out_shape: tuple[int, ...], threads: int = 2
 ) -> Split | None:
     """How ``node``'s kernel splits into chunks, or None when it stays serial."""
     from graphc.backends.llvm.lowering import KERNEL, SCALAR
@@ -72,7 +90,32 @@ def plan_split(
         return _elementwise_split(out_shape)
     if name in SPLIT_GEMM and len(in_shapes[0]) == 2 and len(in_shapes[1]) == 2:
         return _gemm_split(node, in_shapes, out_shape)
+    if name in SPLIT_BATCH and node.inputs[0].type.dtype.is_float:
+        if name == "conv2d_weight_grad":  # one chunk per thread: each repeats the im2col
+            ok = node.attrs.get("groups", 1) == 1 and math.prod(in_shapes[1]) >= MIN_MACS >> 4
+            return Split(0, -(-out_shape[0] // threads), out_shape[0], batch=True) if ok else None
+        return _batch_split(out_shape, threads)
     return None
+
+
+def _batch_split(out_shape: tuple[int, ...], threads: int) -> Split | None:
+    """About BATCH_CHUNKS_PER_THREAD chunks per thread, of a size dividing the batch if one
+    is close (each distinct chunk size compiles its own copy of the kernel)."""
+    n = out_shape[0]
+    if n < 2 or math.prod(out_shape) < MIN_BATCH_ELEMENTS:
+        return None
+    target = max(1, -(-n // (threads * BATCH_CHUNKS_PER_THREAD)))
+    size = next((d for d in range(target, (target + 1) // 2 - 1, -1) if n % d == 0), target)
+    return Split(0, size, n, batch=True)
+
+
+def batch_inputs(node: Node, shapes: list[tuple[int, ...]], rank: int) -> dict[int, int]:
+    """{input index: dim} of the inputs of a SPLIT_BATCH kernel that its chunks cut."""
+    cut = dict(SPLIT_BATCH[node.op.name])
+    if node.op.name.startswith("fused_"):
+        n = shapes[0][0]
+        cut |= {i: 0 for i in range(2, len(shapes)) if len(shapes[i]) == rank and shapes[i][0] == n}
+    return cut
 
 
 def _elementwise_split(out_shape: tuple[int, ...]) -> Split | None:

@@ -163,7 +163,8 @@ class Emitter:
         split = None
         if self.threads > 1:
             in_shapes = [self.lay.shapes[v] for v in node.inputs]
-            split = chunks.plan_split(node, in_shapes, self.lay.shapes[node.outputs[0]])
+            out_shape = self.lay.shapes[node.outputs[0]]
+            split = chunks.plan_split(node, in_shapes, out_shape, self.threads)
         fn = self._kernel_function(index, node, locs, needs_scratch, split)
         args = [self.pointer(b, v) for v in values]
         if needs_scratch:
@@ -237,7 +238,8 @@ class Emitter:
             scratch = b.gep(scratch, [b.mul(tid, per_thread)], source_etype=I8)
         start = b.mul(chunk, i64(split.size))
         if split.tail == split.size:
-            self._chunk_body(b, node, ins, outs, scratch, chunks.Part(b, start, split.size, split.dim))
+            part = chunks.Part(b, start, split.size, split.dim)
+            self._chunk_body(b, node, ins, outs, scratch, part)
             return
         last = b.icmp_unsigned("==", chunk, i64(split.count - 1))
         with b.if_else(last) as (tail, full):
@@ -255,6 +257,15 @@ class Emitter:
         scratch: ir.Value | None,
         part: chunks.Part,
     ) -> None:
+        if part.dim == 0 and node.op.name in chunks.SPLIT_BATCH:
+            cut = chunks.batch_inputs(node, [v.shape for v in ins], len(outs[0].shape))
+            ins = [
+                chunks.part_rows(v, part.along(cut[i])) if i in cut else v
+                for i, v in enumerate(ins)
+            ]
+            outs = [chunks.part_rows(v, part) for v in outs]
+            emit_node(KernelCtx(b, self.math, node, ins, outs, scratch))
+            return
         ctx = KernelCtx(b, self.math, node, ins, outs, scratch)
         ctx.extras["part"] = part
         emit_node(ctx)

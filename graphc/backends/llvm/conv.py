@@ -66,6 +66,7 @@ class ConvGeom:
     padding: tuple[int, int] = (0, 0)
     dilation: tuple[int, int] = (1, 1)
     groups: int = 1
+    gy_channels: int = 0  # channels of the gy a weight gradient reads (0: o; more: a chunk of o)
 
     def __post_init__(self) -> None:
         if self.c % self.groups or self.o % self.groups:
@@ -119,7 +120,8 @@ class ConvGeom:
         """A name fragment unique to this geometry."""
         pairs = "_".join(f"{a}x{b}" for a, b in (self.stride, self.padding, self.dilation))
         dims = f"n{self.n}c{self.c}h{self.h}w{self.w}o{self.o}k{self.kh}x{self.kw}"
-        return f"{dims}_{pairs}_g{self.groups}"
+        chunk = f"_of{self.gy_channels}" if self.gy_channels else ""
+        return f"{dims}_{pairs}_g{self.groups}{chunk}"
 
 
 def conv_workspace_bytes(dtype: str, geom: ConvGeom) -> int:
@@ -389,7 +391,7 @@ def emit_conv2d_weight_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Fu
         cols = k.columns(x, n, grp)
         first = k.b.icmp_signed("==", n, i64(0))
         beta = k.b.select(first, ir.Constant(t, 0.0), ir.Constant(t, 1.0))
-        gyg = k.at(gy, (n, g.o * g.npix), (grp, g.og * g.npix))
+        gyg = k.at(gy, (n, (g.gy_channels or g.o) * g.npix), (grp, g.og * g.npix))
         out = k.at(acc, (grp, g.og * g.kdim))
         if swap:  # gw_g^T [Kdim, Og] += col [Kdim, P] @ gy_g^T [P, Og]
             k.gemm((g.kdim, g.og, g.npix), (cols, g.npix, 1), (gyg, 1, g.npix), (out, g.og), beta)

@@ -7,6 +7,7 @@ The GEMM those kernels call is declared first, so it resolves to the shared runt
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from llvmlite import ir
 
@@ -52,6 +53,9 @@ def _emitter(emit: Callable[..., ir.Function], shapes: GeomShapes) -> Callable[[
     def lower(k: KernelCtx) -> None:
         dtype = k.ins[0].dtype.short
         g = _geom(k.node, [v.shape for v in k.ins], [v.shape for v in k.outs], shapes)
+        if emit is conv.emit_conv2d_weight_grad and k.ins[1].strides[0] != g.o * g.npix:
+            # a chunk of the output channels (chunks.py): gy images are further apart
+            g = replace(g, gy_channels=k.ins[1].strides[0] // g.npix)
         if k.outs[0].size == 0 or g.n == 0 and emit is not conv.emit_conv2d_weight_grad:
             return
         runtime.declare_gemm(k.module, dtype)

@@ -13,11 +13,11 @@ import math
 from llvmlite import ir
 
 from graphc import ops
+from graphc.backends.llvm.chunks import part_rows
 from graphc.backends.llvm.linalg_kernels import _scratch as gemm_scratch
 from graphc.backends.llvm.linalg_kernels import gemm_call, matmul_shape, split_operands
 from graphc.backends.llvm.loops import View, const, elementwise
 from graphc.backends.llvm.lowering import SCALAR, KernelCtx, Scalar, kernel
-from graphc.backends.llvm.chunks import part_rows
 from graphc.backends.llvm.reduce_kernels import (
     COMBINE,
     divide_by_count,

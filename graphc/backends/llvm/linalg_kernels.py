@@ -14,10 +14,10 @@ from llvmlite import ir
 
 from graphc import ops
 from graphc.backends.llvm import gemm, runtime
+from graphc.backends.llvm.chunks import part_rows
 from graphc.backends.llvm.irutil import i64, value_type
 from graphc.backends.llvm.loops import View, address, contiguous_strides, load, loop_nest, store
 from graphc.backends.llvm.lowering import KernelCtx, kernel
-from graphc.backends.llvm.chunks import part_rows
 from graphc.backends.llvm.reduce_kernels import accumulate
 from graphc.ir.graph import Node
 

@@ -31,10 +31,11 @@ FIELD_BITS = 12  # chunks and next chunk: 12 bits each; workers: 8 bits
 MAX_PARTS = (1 << FIELD_BITS) - 1
 MAX_THREADS = 255
 SPIN_CYCLES = 600_000  # about 0.2 ms of spinning before a helper sleeps
-JOIN_SPIN_CYCLES = 30_000  # about 10 us of spinning before the caller sleeps in the join
+JOIN_SPIN_CYCLES = 1_500_000  # about 0.5 ms of spinning (several chunks) before the caller sleeps
 SYS_FUTEX, FUTEX_WAIT, FUTEX_WAKE = 202, 128, 129  # x86-64 Linux, private futexes
 JOB_TYPE = ir.FunctionType(VOID, [PTR, I64, I64])  # fn(ctx, chunk, thread id)
-PARALLEL_TYPE = ir.FunctionType(VOID, [JOB_TYPE.as_pointer(), PTR, I64, I64])  # (fn, ctx, chunks, workers)
+# graphc_parallel(fn, ctx, chunks, workers)
+PARALLEL_TYPE = ir.FunctionType(VOID, [JOB_TYPE.as_pointer(), PTR, I64, I64])
 
 
 def _slot(b: ir.IRBuilder, pool: ir.GlobalVariable, index: int) -> ir.Value:

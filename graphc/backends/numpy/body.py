@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from graphc.backends.numpy.outkernels import OUT
+from graphc.backends.numpy.outkernels import OUT, UFUNCS
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ops import core
 
@@ -90,26 +90,39 @@ def _last_uses(body: Graph) -> dict[Value, int]:
     return last
 
 
-def _into_out(n: Node, ins: list[int], o: int, k: int) -> Op:
+def _writer(n: Node, ins: list[int]) -> Callable[[list[Any], np.ndarray], None]:
+    """``write(env, out)``: ``n``'s result written into ``out``. Plain ufuncs are called
+    directly: body ops run on small arrays too, where each Python call is a fair share."""
+    uf = UFUNCS.get(n.op)
+    if uf is not None and len(ins) == 2:
+        a, b = ins
+        return lambda env, out: uf(env[a], env[b], out=out)
+    if uf is not None and len(ins) == 1:
+        (a,) = ins
+        return lambda env, out: uf(env[a], out=out)
     fn, kernel, attrs = OUT.get(n.op), n.op.kernel, n.attrs
+    if fn is not None:
+        return lambda env, out: fn(out, *[env[i] for i in ins], **attrs)
+    return lambda env, out: np.copyto(out, kernel(*[env[i] for i in ins], **attrs),
+                                      casting="unsafe")
+
+
+def _into_out(n: Node, ins: list[int], o: int, k: int) -> Op:
+    write = _writer(n, ins)
 
     def op(env: list[Any], outs: Sequence[np.ndarray]) -> None:
-        if fn is not None:
-            fn(outs[k], *[env[i] for i in ins], **attrs)
-        else:
-            np.copyto(outs[k], kernel(*[env[i] for i in ins], **attrs), casting="unsafe")
+        write(env, outs[k])
         env[o] = outs[k]
 
     return op
 
 
 def _into_temp(n: Node, ins: list[int], o: int, t: int) -> Op:
-    fn, attrs = OUT[n.op], n.attrs
+    write = _writer(n, ins)
 
     def op(env: list[Any], outs: Sequence[np.ndarray]) -> None:
-        buf = env[t]
-        fn(buf, *[env[i] for i in ins], **attrs)
-        env[o] = buf
+        write(env, env[t])
+        env[o] = env[t]
 
     return op
 

@@ -21,6 +21,7 @@ from graphc.ir.errors import BackendError, GraphcError
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.opdef import lookup
 from graphc.ops import core
+from graphc.ops import shape as shape_ops
 from graphc.ops.shape import runtime_dims
 from graphc.passes.memplan import MemoryPlan, Slot, body_inplace_args, plan_memory
 
@@ -127,22 +128,17 @@ class Program:
     def _step(self, node: Node) -> Step:
         ins = [self.index[v] for v in node.inputs]
         outs = [self.index[v] for v in node.outputs]
+        view = _view_fn(node, self.plan.dims)
+        if view is not None:
+            return _guarded(node, _view_step(view, ins[0], outs[0]))
         buffers = self._buffers(node)
         if buffers is None or (node.body is None and len(outs) != 1):
             return _kernel_step(node, ins, outs)
         if node.body is not None and node.op.name in RUNNERS:
-            return _fused_step(self, node, ins, outs, buffers)
+            return _guarded(node, _fused_step(self, node, ins, outs, buffers))
         if node.body is not None:
             return _kernel_step(node, ins, outs)
-        (o,), (buf,) = outs, buffers
-        op, attrs = node.op, node.attrs
-
-        def step(env: Env) -> None:
-            out = buf(env)
-            write(op, out, [env[i] for i in ins], attrs)
-            env[o] = out
-
-        return step
+        return _guarded(node, _out_step(node, ins, outs[0], buffers[0]))
 
     # -- running ---------------------------------------------------------------------------
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -196,20 +192,59 @@ def _kernel_step(node: Node, ins: list[int], outs: list[int]) -> Step:
     return step
 
 
+def _guarded(node: Node, step: Step) -> Step:
+    """``step`` with a kernel's own errors (say, a label out of range) naming the node."""
+
+    def guarded(env: Env) -> None:
+        try:
+            step(env)
+        except GraphcError:
+            raise
+        except Exception as e:
+            raise BackendError(f"{node.describe()}: {type(e).__name__}: {e}") from None
+
+    return guarded
+
+
+def _out_step(node: Node, ins: list[int], o: int, buf: Callable[[Env], np.ndarray]) -> Step:
+    op, attrs = node.op, node.attrs
+
+    def step(env: Env) -> None:
+        out = buf(env)
+        write(op, out, [env[i] for i in ins], attrs)
+        env[o] = out
+
+    return step
+
+
 def _fused_step(prog: Program, node: Node, ins: list[int], outs: list[int],
                 buffers: list[Callable[[Env], np.ndarray]]) -> Step:
     run = RUNNERS[node.op.name](prog, node)
 
     def step(env: Env) -> None:
         bufs = [b(env) for b in buffers]
-        try:
-            run([env[i] for i in ins], bufs)
-        except GraphcError:
-            raise
-        except Exception as e:
-            raise BackendError(f"{node.describe()}: {type(e).__name__}: {e}") from None
+        run([env[i] for i in ins], bufs)
         for o, b in zip(outs, bufs, strict=True):
             env[o] = b
+
+    return step
+
+
+def _view_fn(node: Node, dims: dict[str, int]) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The view a shape op makes, with its shape worked out once (the reference kernels
+    evaluate symbolic dims on every call); None for ops not in the table."""
+    if node.op is shape_ops.transpose:
+        perm = node.attrs["perm"]
+        return lambda x: x.transpose(perm)
+    if node.op in (shape_ops.reshape, shape_ops.expand_dims, shape_ops.squeeze):
+        shape = node.outputs[0].type.concrete(dims)
+        return lambda x: x.reshape(shape)
+    return None
+
+
+def _view_step(view: Callable[[np.ndarray], np.ndarray], i: int, o: int) -> Step:
+    def step(env: Env) -> None:
+        env[o] = view(env[i])
 
     return step
 

@@ -32,11 +32,20 @@ def _cast(out: np.ndarray, x: np.ndarray, dtype: Any) -> None:
 
 
 def _reduction(f: Callable[..., Any], with_dtype: bool = True) -> OutKernel:
+    # f is np.mean or a ufunc's reduce (what np.sum, np.max ... call, minus their wrapper)
     def kernel(out: np.ndarray, x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> None:
         extra = {"dtype": x.dtype} if with_dtype else {}
         f(x, axis=axis, out=out, keepdims=keepdims, **extra)
 
     return kernel
+
+
+def _mean(out: np.ndarray, x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> None:
+    # np.mean's own steps for a given out= and dtype (a sum, then a division by the count
+    # as an intp: the same float64 division and rounding), without its Python preamble
+    count = np.intp(np.prod([x.shape[a] for a in axis], dtype=np.intp))
+    np.add.reduce(x, axis=axis, dtype=x.dtype, out=out, keepdims=keepdims)
+    np.true_divide(out, count, out=out, casting="unsafe")
 
 
 def _matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
@@ -60,6 +69,21 @@ def _where(out: np.ndarray, cond: np.ndarray, x: np.ndarray, y: np.ndarray) -> N
         np.copyto(out, np.where(cond, x, y), casting="unsafe")
 
 
+def _softmax_cross_entropy(out: np.ndarray, logits: np.ndarray, labels: np.ndarray) -> None:
+    # the reference's arithmetic, op for op, but -log_softmax is only formed at the labels
+    # (the reference forms it for every class, then picks); labels out of range go to the
+    # reference kernel, which raises its error
+    classes = logits.shape[-1]
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        np.copyto(out, ops.softmax_cross_entropy.kernel(logits, labels))
+        return
+    z = logits - np.maximum.reduce(logits, axis=-1, keepdims=True, initial=-np.inf)
+    lse = np.log(np.add.reduce(np.exp(z), axis=-1, keepdims=True))
+    picked = np.take_along_axis(z, labels[..., None].astype(np.intp), -1)
+    np.subtract(picked[..., 0], lse[..., 0], out=out)
+    np.negative(out, out=out)  # not lse - picked: that would turn a -0.0 loss into +0.0
+
+
 _UFUNCS: dict[str, np.ufunc] = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
     "maximum": np.maximum, "minimum": np.minimum, "neg": np.negative, "abs": np.absolute,
@@ -70,11 +94,14 @@ _UFUNCS: dict[str, np.ufunc] = {
     "logical_and": np.logical_and, "logical_or": np.logical_or, "logical_not": np.logical_not,
 }
 
-OUT: dict[OpDef, OutKernel] = {ops.REGISTRY[name]: _ufunc(f) for name, f in _UFUNCS.items()}
+UFUNCS: dict[OpDef, np.ufunc] = {ops.REGISTRY[name]: f for name, f in _UFUNCS.items()}
+OUT: dict[OpDef, OutKernel] = {op: _ufunc(f) for op, f in UFUNCS.items()}
 OUT.update({
     ops.relu: _relu, ops.cast: _cast, ops.matmul: _matmul, ops.where: _where,
-    ops.sum: _reduction(np.sum), ops.mean: _reduction(np.mean), ops.prod: _reduction(np.prod),
-    ops.max: _reduction(np.max, False), ops.min: _reduction(np.min, False),
+    ops.softmax_cross_entropy: _softmax_cross_entropy,
+    ops.sum: _reduction(np.add.reduce), ops.mean: _mean,
+    ops.prod: _reduction(np.multiply.reduce), ops.max: _reduction(np.maximum.reduce, False),
+    ops.min: _reduction(np.minimum.reduce, False),
 })
 
 
