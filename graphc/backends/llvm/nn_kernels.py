@@ -11,6 +11,7 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from graphc import ops
+from graphc.backends.llvm import pool_kernels
 from graphc.backends.llvm.irutil import FM, FM_REDUCE, I64, Arith, i64
 from graphc.backends.llvm.loops import View, fill, load, loop_nest, store
 from graphc.backends.llvm.lowering import KernelCtx, kernel
@@ -154,6 +155,10 @@ def _pool(k: KernelCtx, kind: str) -> None:
     b, x, out = k.b, k.ins[0], k.outs[0]
     if out.size == 0:
         return
+    tiled = pool_kernels.tiles(k.attrs)
+    if kind == "max" and tiled is not None:
+        pool_kernels.max_pool(k, tiled)
+        return
     n, c, oh_n, ow_n = out.shape
     h, w = x.shape[2:]
     a = k.scalar([x.dtype], x.dtype).arith()
@@ -185,6 +190,10 @@ kernel(ops.avg_pool2d)(lambda k: _pool(k, "avg"))
 def _pool_grad(k: KernelCtx, x: View | None, gy: View, gx: View) -> None:
     """gx = scatter of gy over each window: all of it to the first max, or an even share."""
     b = k.b
+    tiled = pool_kernels.tiles(k.attrs)
+    if x is not None and tiled is not None and gy.size:
+        pool_kernels.max_pool_grad(k, tiled)
+        return
     fill(b, gx, ir.Constant(_elem(gx), 0.0))
     if gy.size == 0:
         return
