@@ -30,8 +30,8 @@ TICKET, GEN_WORD, FINISHED, JOINING, ASLEEP, BUSY = 0, 1, 16, 17, 32, 48  # i32 
 FIELD_BITS = 12  # chunks and next chunk: 12 bits each; workers: 8 bits
 MAX_PARTS = (1 << FIELD_BITS) - 1
 MAX_THREADS = 255
-SPIN_CYCLES = 600_000  # about 0.2 ms of spinning before a helper sleeps
-JOIN_SPIN_CYCLES = 1_500_000  # about 0.5 ms of spinning (several chunks) before the caller sleeps
+SPIN_CYCLES = 800_000  # ~0.3 ms of spinning before a helper sleeps (longer: idle CPU burnt)
+JOIN_SPIN_CYCLES = 400_000  # ~150 us (a few GEMM chunks) of spinning before the caller sleeps
 SYS_FUTEX, FUTEX_WAIT, FUTEX_WAKE = 202, 128, 129  # x86-64 Linux, private futexes
 JOB_TYPE = ir.FunctionType(VOID, [PTR, I64, I64])  # fn(ctx, chunk, thread id)
 # graphc_parallel(fn, ctx, chunks, workers)
@@ -263,6 +263,3 @@ def _restart_in_child() -> None:
     _spawn(count)
 
 
-def helper_count() -> int:
-    """Threads (the caller included) the pool can use in this process now."""
-    return _helpers.get("count", 1) if _helpers.get("pid") == os.getpid() else 1

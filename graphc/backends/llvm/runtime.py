@@ -8,6 +8,7 @@ linker, so graph modules only declare ``graphc_gemm_<dtype>`` and call it.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 
@@ -118,3 +119,5 @@ def ensure(name: str) -> None:
         for symbol in EXPORTS[name]:
             llvm.add_symbol(symbol, loaded.address(symbol))
         _loaded[name] = loaded
+        if name == "pool":  # helper threads run its code until the process ends: never free it
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(loaded))
