@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,7 +54,34 @@ class Lexer:
         return ParseError(message, line or self.line, col or self.col, self.filename)
 
     def tokens(self) -> list[Token]:
-        """Every token of the text, ending with an eof token."""
+        """Every token of the text, ending with an eof token.
+
+        Common tokens come from one regular expression (parsing a cached pipeline's IR is on
+        the warm path of gc.function); anything else (escapes, quoted graph names, errors) goes
+        through the character scanner below, which has the final word on every token."""
+        out: list[Token] = []
+        text, pos, line, line_start = self.text, 0, 1, 0
+        while pos < len(text):
+            m = _FAST.match(text, pos)
+            kind = m.lastgroup if m is not None else None
+            if kind is None or (kind == "number" and len(m.group()) > _MAX_DIGITS):
+                self.pos, self.line, self.col = pos, line, pos - line_start + 1
+                out.append(self._next())
+                pos, line, line_start = self.pos, self.line, self.pos - self.col + 1
+                continue
+            if kind == "space":
+                newlines = m.group().count("\n")
+                if newlines:
+                    line += newlines
+                    line_start = m.start() + m.group().rindex("\n") + 1
+            else:
+                out.append(_fast_token(kind, m.group(kind), line, pos - line_start + 1))
+            pos = m.end()
+        out.append(Token("eof", "", line, pos - line_start + 1))
+        return out
+
+    def scan(self) -> list[Token]:
+        """Every token by the character scanner alone (the reference for the fast path)."""
         out = []
         while True:
             self._skip_space()
@@ -168,6 +196,29 @@ class Lexer:
         if self._peek() not in _DIGITS:
             raise self.error("expected digits in the exponent")
         self._digits()
+
+
+# The tokens the fast path of Lexer.tokens() takes whole, exactly as the scanner would read them;
+# a number followed by more number characters (``1.``, ``1e``) is left to the scanner, and so
+# is the ``-`` in front of it.
+_FAST = re.compile(
+    r"""(?P<space>(?:[ \t\r\n]+|//[^\n]*)+)
+    |(?P<name>%[A-Za-z0-9_.]+)
+    |@(?P<global>[A-Za-z0-9_]+)
+    |(?P<arrow>->)
+    |(?P<number>-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)(?![0-9eE.])
+    |(?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+    |"(?P<string>[^"\\\n]*)"
+    |(?P<punct>[()\[\]{}<>,:=*^]|-(?![0-9]))""",
+    re.VERBOSE,
+)
+_FAST_KIND = {"arrow": "punct"}
+
+
+def _fast_token(kind: str, text: str, line: int, col: int) -> Token:
+    if kind == "number":
+        kind = "float" if any(c in text for c in ".eE") else "int"
+    return Token(_FAST_KIND.get(kind, kind), text, line, col)
 
 
 def tokenize(text: str, filename: str | None = None) -> list[Token]:

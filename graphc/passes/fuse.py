@@ -10,14 +10,13 @@ not stored for other readers anyway. A matmul/conv2d takes the elementwise group
 only reader of its result as an epilogue. softmax/log_softmax are expanded into primitives
 first so that they fuse (max, fused_reduce(sum of exp), fused: three kernels). Kernels are
 emitted in a topological order of the condensed graph that follows the original order of each
-group's first node; networkx checks that the condensed graph is acyclic.
+group's first node (Kahn's algorithm, which also proves the condensed graph acyclic).
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
-
-import networkx as nx
 
 from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph, Node, Value
@@ -307,24 +306,43 @@ def reads(g: Group) -> list[Value]:
                               if v not in inside and not (built and is_scalar_constant(v))))
 
 
-def _condensed(groups: list[Group], group_of: dict[Node, Group]) -> nx.DiGraph:
-    cg = nx.DiGraph()
+def _condensed(groups: list[Group], group_of: dict[Node, Group]) -> list[set[int]]:
+    """Successors of each group in the graph of kernels (an edge: one reads the other)."""
     index = {id(g): i for i, g in enumerate(groups)}
+    succ: list[set[int]] = [set() for _ in groups]
     for i, g in enumerate(groups):
-        cg.add_node(i)
         for v in reads(g):
             if v.node is not None:
-                cg.add_edge(index[id(group_of[v.node])], i)
-    return cg
+                succ[index[id(group_of[v.node])]].add(i)
+    return succ
+
+
+def _ranked(succ: list[set[int]], first: list[int]) -> list[int]:
+    """A topological order that always takes the ready group whose first node comes first
+    (Kahn's algorithm; networkx's lexicographical sort, without importing networkx)."""
+    indegree = [0] * len(succ)
+    for targets in succ:
+        for j in targets:
+            indegree[j] += 1
+    ready = [(first[i], i) for i, d in enumerate(indegree) if d == 0]
+    heapq.heapify(ready)
+    ranked: list[int] = []
+    while ready:
+        _, i = heapq.heappop(ready)
+        ranked.append(i)
+        for j in succ[i]:
+            indegree[j] -= 1
+            if indegree[j] == 0:
+                heapq.heappush(ready, (first[j], j))
+    if len(ranked) != len(succ):
+        raise GraphcError("fusion formed a cycle among kernels (a bug in the fuse pass)")
+    return ranked
 
 
 def _emit(graph: Graph, planner: Planner, groups: list[Group]) -> Graph:
     order = planner.order
-    cg = _condensed(groups, planner.group)
-    if not nx.is_directed_acyclic_graph(cg):
-        raise GraphcError("fusion formed a cycle among kernels (a bug in the fuse pass)")
     first = [min(order[n] for n in g.members) for g in groups]
-    ranked = nx.lexicographical_topological_sort(cg, key=first.__getitem__)
+    ranked = _ranked(_condensed(groups, planner.group), first)
     read = {v for g in groups for v in reads(g)}
     escaping = set(graph.outputs) | {v for _, v in graph.updates}
     subst: dict[Value, Value] = {}

@@ -15,11 +15,13 @@ PASS_OPTIONS = ("print_after_all", "print_after", "print_changed_only", "verify_
 
 
 def make_manager(passes: str | Sequence[str] | None, options: dict[str, Any]) -> PassManager:
-    """A PassManager for ``passes`` (None: the default pipeline); pops its options."""
+    """A PassManager for ``passes`` (None: the default pipeline); pops its options. It uses
+    the pipeline cache (graphc.passes.pipeline_cache), as gc.function is called again and again
+    with the same program, in one process and across processes."""
     kwargs = {k: options.pop(k) for k in PASS_OPTIONS if k in options}
     if "pass_stream" in options:
         kwargs["stream"] = options.pop("pass_stream")
-    return PassManager(DEFAULT_PIPELINE if passes is None else passes, **kwargs)
+    return PassManager(DEFAULT_PIPELINE if passes is None else passes, cache=True, **kwargs)
 
 
 def _manager(fn: Any) -> PassManager:

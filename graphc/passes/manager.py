@@ -18,6 +18,7 @@ from graphc.ir.errors import GraphcError, VerifyError
 from graphc.ir.graph import Graph
 from graphc.ir.printer import print_graph
 from graphc.ir.verify import verify
+from graphc.passes import pipeline_cache
 
 PassFn = Callable[[Graph], Graph]
 
@@ -84,6 +85,7 @@ class PassManager:
         print_after: str | Sequence[str] = (),
         print_changed_only: bool = False,
         stream: TextIO | None = None,
+        cache: bool = False,
     ) -> None:
         self.names = parse_pipeline(pipeline)
         self.verify_each = verify_each
@@ -91,8 +93,11 @@ class PassManager:
         self.print_after = self._print_after(print_after)
         self.print_changed_only = print_changed_only
         self.stream = stream
+        self.cache = cache
         self.input_ir = ""
-        self.records: list[PassRecord] = []
+        self._records: list[PassRecord] = []
+        self._replay: Graph | None = None  # set when run() answered from the cache
+        self.cache_hit = False  # whether the last run() was answered from the pipeline cache
 
     def _print_after(self, names: str | Sequence[str]) -> set[str]:
         """The passes to print after; naming one the pipeline does not run is an error."""
@@ -104,13 +109,44 @@ class PassManager:
         return set(wanted)
 
     def run(self, graph: Graph) -> Graph:
-        """The optimized copy of ``graph`` (the argument is left untouched)."""
+        """The optimized copy of ``graph`` (the argument is left untouched).
+
+        With ``cache`` (gc.function turns it on), a pipeline of graphc's own passes that prints
+        nothing is answered from the pipeline cache when it can; the records are then computed
+        again the first time anyone asks for them (``records``, ``ir_after``, ``report``)."""
         self.input_ir = print_graph(graph)
-        self.records = []
+        self._records, self._replay, self.cache_hit = [], None, False
+        key = self._cache_key()
+        if key is not None:
+            found = pipeline_cache.lookup(key, graph)
+            if found is not None:
+                self._replay, self.cache_hit = graph, True
+                return found
         current, text = graph, self.input_ir
         for name in self.names:
             current, text = self._run_one(name, current, text)
+        if key is not None:
+            pipeline_cache.store(key, graph, current, text)
         return current
+
+    def _cache_key(self) -> str | None:
+        """The pipeline cache key for this run, or None when the run must really happen."""
+        printing = self.print_after_all or self.print_after or self.print_changed_only
+        if not self.cache or printing or not pipeline_cache.cacheable(
+            [PASSES[n] for n in self.names]
+        ):
+            return None
+        return pipeline_cache.key(self.input_ir, self.names)
+
+    @property
+    def records(self) -> list[PassRecord]:
+        """One record per pass run (recomputed on first access after a cache hit)."""
+        if self._replay is not None:
+            graph, self._replay = self._replay, None
+            current, text = graph, self.input_ir
+            for name in self.names:
+                current, text = self._run_one(name, current, text)
+        return self._records
 
     def _run_one(self, name: str, graph: Graph, before: str) -> tuple[Graph, str]:
         work = clone(graph)[0]
@@ -122,7 +158,7 @@ class PassManager:
             self._check(name, out, after)
         rec = PassRecord(name, seconds, len(graph.nodes), len(out.nodes), after != before,
                          after, graph)
-        self.records.append(rec)
+        self._records.append(rec)
         self._maybe_print(rec)
         return out, after
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 MAGIC = b"GRAPHC-LLVM-OBJ\x01"
+SUFFIX = ".gco"  # compiled object code
+CODEGEN_VERSION = "1"  # part of every graph key: bump to invalidate all entries by hand
 _HEADER = struct.Struct("<32sQ")  # checksum, payload length
 _META_LEN = struct.Struct("<I")
 
@@ -87,18 +89,19 @@ def decode(key: str, data: bytes) -> Entry | None:
     return Entry(meta, payload[_META_LEN.size + meta_len :])
 
 
-def _path(key: str) -> Path:
-    return cache_dir() / f"{key}.gco"
+def _path(key: str, suffix: str) -> Path:
+    return cache_dir() / f"{key}{suffix}"
 
 
-def lookup(key: str) -> tuple[Entry | None, str]:
-    """(entry, where): where is 'memory', 'disk' or 'miss'."""
+def lookup(key: str, suffix: str = SUFFIX) -> tuple[Entry | None, str]:
+    """(entry, where): where is 'memory', 'disk' or 'miss'. ``suffix`` names the kind of
+    entry on disk (object code ``.gco``, optimized IR of the pass pipeline ``.gpl``)."""
     if not enabled():
         return None, "miss"
     if key in _memory:
         return _memory[key], "memory"
     try:
-        data = _path(key).read_bytes()
+        data = _path(key, suffix).read_bytes()
     except OSError:
         return None, "miss"
     entry = decode(key, data)
@@ -108,18 +111,18 @@ def lookup(key: str) -> tuple[Entry | None, str]:
     return entry, "disk"
 
 
-def store(key: str, entry: Entry) -> None:
+def store(key: str, entry: Entry, suffix: str = SUFFIX) -> None:
     """Remember ``entry`` in memory and write it to disk atomically (errors are not fatal)."""
     if not enabled():
         return
     _memory[key] = entry
     with contextlib.suppress(OSError):
-        _write_atomic(_path(key), encode(key, entry))
+        _write_atomic(_path(key, suffix), encode(key, entry))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".gco")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

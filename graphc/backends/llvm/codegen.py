@@ -26,7 +26,6 @@ from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ops import core
 
-CODEGEN_VERSION = "1"
 ENTRY = "graphc_entry"
 
 

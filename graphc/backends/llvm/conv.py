@@ -24,20 +24,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from llvmlite import ir
 
 from graphc.backends.llvm.gemm import emit_gemm, gemm_workspace_bytes
 from graphc.backends.llvm.gemm_kernels import ELEM_BYTES
+from graphc.backends.llvm.im2col import Geo, emit_col2im, emit_im2col
 from graphc.backends.llvm.kernel_ir import (
     FLOAT_TYPES,
-    I64,
-    ceil_div,
     elem_ptr,
     for_range,
     i64,
-    imin,
     new_function,
 )
 from graphc.ir.errors import BackendError
@@ -140,139 +137,6 @@ def _swap_weight_grad(g: ConvGeom) -> bool:
     return g.kdim < g.og
 
 
-# --- im2col / col2im ------------------------------------------------------------------------
-# One function per dtype and module with the geometry as arguments: specializing them per conv
-# cost about a second of LLVM time per kernel for no measurable speed.
-
-
-class _Geo(NamedTuple):
-    """A conv geometry as i64 IR values (the arguments of im2col / col2im)."""
-
-    cg: ir.Value
-    h: ir.Value
-    w: ir.Value
-    kh: ir.Value
-    kw: ir.Value
-    sh: ir.Value
-    sw: ir.Value
-    ph: ir.Value
-    pw: ir.Value
-    dh: ir.Value
-    dw: ir.Value
-    oh: ir.Value
-    ow: ir.Value
-
-    @staticmethod
-    def of(g: ConvGeom) -> list[ir.Value]:
-        """The argument list for ``g``."""
-        return [i64(v) for v in (g.cg, g.h, g.w, g.kh, g.kw, *g.stride, *g.padding, *g.dilation,
-                                 *g.out_hw)]
-
-
-def _valid_range(b: ir.IRBuilder, tap: ir.Value, stride: ir.Value, pad: ir.Value, dil: ir.Value,
-                 size: ir.Value, count: ir.Value) -> tuple[ir.Value, ir.Value]:
-    """[lo, hi): the outputs o with 0 <= o*stride - pad + tap*dil < size (may be empty)."""
-    start = b.sub(pad, b.mul(tap, dil))  # o*stride >= start
-    lo = b.select(b.icmp_signed(">", start, i64(0)), ceil_div(b, start, stride), i64(0))
-    end = b.add(start, size)  # o*stride < end
-    hi = imin(b, b.select(b.icmp_signed(">", end, i64(0)), ceil_div(b, end, stride), i64(0)),
-              count)
-    return imin(b, lo, hi), hi
-
-
-class _Row(NamedTuple):
-    """One output row of one tap: where it lives in col and in the image, and its valid span."""
-
-    col: ir.Value  # element offset of (col row, oh) in the column matrix
-    image: ir.Value | None  # element offset of input row ih in the [Cg, H, W] image (None: pad)
-    lo: ir.Value  # valid output columns [lo, hi); input column = ow*sw + shift
-    hi: ir.Value
-    shift: ir.Value
-
-
-def _taps(b: ir.IRBuilder, geo: _Geo, body: Callable[[_Row], None], pad_rows: bool) -> None:
-    """Call ``body`` for every (channel, tap, output row); rows in the padding only if pad_rows."""
-    npix = b.mul(geo.oh, geo.ow)
-    with for_range(b, 0, geo.cg, name="c") as c, for_range(b, 0, geo.kh, name="i") as i:
-        lo, hi = _valid_range(b, i, geo.sh, geo.ph, geo.dh, geo.h, geo.oh)
-        with for_range(b, 0, geo.kw, name="j") as j:
-            jlo, jhi = _valid_range(b, j, geo.sw, geo.pw, geo.dw, geo.w, geo.ow)
-            shift = b.sub(b.mul(j, geo.dw), geo.pw)
-            row = b.mul(b.add(b.mul(b.add(b.mul(c, geo.kh), i), geo.kw), j), npix)
-
-            def at(oh: ir.Value) -> ir.Value:
-                return b.add(row, b.mul(oh, geo.ow))
-
-            for a, z in ((0, lo), (hi, geo.oh)) if pad_rows else ():
-                with for_range(b, a, z, name="zr") as oh:
-                    body(_Row(at(oh), None, jlo, jhi, shift))
-            with for_range(b, lo, hi, name="oh") as oh:
-                ih = b.add(b.sub(b.mul(oh, geo.sh), geo.ph), b.mul(i, geo.dh))
-                image = b.add(b.mul(c, b.mul(geo.h, geo.w)), b.mul(ih, geo.w))
-                body(_Row(at(oh), image, jlo, jhi, shift))
-
-
-def _along_row(b: ir.IRBuilder, geo: _Geo, row: _Row, body: Callable[[ir.Value, ir.Value], None],
-               ) -> None:
-    """body(ow, input column) for ow in [lo, hi): unit stride gets its own loop to vectorize."""
-    with b.if_else(b.icmp_signed("==", geo.sw, i64(1))) as (unit, strided):
-        for arm, stride in ((unit, i64(1)), (strided, geo.sw)):
-            with arm, for_range(b, row.lo, row.hi, name="ow") as ow:
-                body(ow, b.add(b.mul(ow, stride), row.shift))
-
-
-def _emit_im2col(module: ir.Module, dtype: str) -> ir.Function:
-    """im2col(x, col, geometry...): x [Cg, H, W] (one image and group) -> col [Kdim, OH*OW]."""
-    name = f"graphc_im2col_{dtype}"
-    if name in module.globals:
-        return module.globals[name]
-    t = FLOAT_TYPES[dtype]
-    fn = new_function(module, name, [t.as_pointer()] * 2 + [I64] * len(_Geo._fields), True)
-    fn.attributes.add("noinline")
-    x, col, geo = fn.args[0], fn.args[1], _Geo(*fn.args[2:])
-    b, zero = ir.IRBuilder(fn.entry_basic_block), ir.Constant(t, 0.0)
-
-    def fill(row: _Row) -> None:
-        dst = b.gep(col, [row.col])
-        spans = ((0, geo.ow),) if row.image is None else ((0, row.lo), (row.hi, geo.ow))
-        for a, z in spans:
-            with for_range(b, a, z, name="zw") as ow:
-                b.store(zero, b.gep(dst, [ow]))
-        if row.image is None:
-            return
-        src = b.gep(x, [row.image])
-        _along_row(b, geo, row, lambda ow, iw: b.store(b.load(b.gep(src, [iw])), b.gep(dst, [ow])))
-
-    _taps(b, geo, fill, pad_rows=True)
-    b.ret_void()
-    return fn
-
-
-def _emit_col2im(module: ir.Module, dtype: str) -> ir.Function:
-    """col2im(col, gx, geometry...): gx [Cg, H, W] += the taps of col (gx pre-zeroed)."""
-    name = f"graphc_col2im_{dtype}"
-    if name in module.globals:
-        return module.globals[name]
-    t = FLOAT_TYPES[dtype]
-    fn = new_function(module, name, [t.as_pointer()] * 2 + [I64] * len(_Geo._fields), True)
-    fn.attributes.add("noinline")
-    col, gx, geo = fn.args[0], fn.args[1], _Geo(*fn.args[2:])
-    b = ir.IRBuilder(fn.entry_basic_block)
-
-    def add(row: _Row) -> None:
-        src, dst = b.gep(col, [row.col]), b.gep(gx, [row.image])
-
-        def one(ow: ir.Value, iw: ir.Value) -> None:
-            ptr = b.gep(dst, [iw])
-            b.store(b.fadd(b.load(ptr), b.load(b.gep(src, [ow]))), ptr)
-
-        _along_row(b, geo, row, one)
-
-    _taps(b, geo, add, pad_rows=False)
-    b.ret_void()
-    return fn
-
-
 # --- the three kernels ---------------------------------------------------------------------
 
 
@@ -289,13 +153,8 @@ class _Kernel:
     gemm_ws: ir.Value
 
     @classmethod
-    def start(cls, module: ir.Module, dtype: str, g: ConvGeom, op: str) -> _Kernel | ir.Function:
-        """A new kernel frame, or the already emitted function of that name."""
-        if dtype not in FLOAT_TYPES:
-            raise BackendError(f"{op}: no LLVM kernel for dtype {dtype}; expected f32 or f64")
-        name = f"graphc_{op}_{dtype}_{g.tag}"
-        if name in module.globals:
-            return module.globals[name]
+    def new(cls, module: ir.Module, name: str, dtype: str, g: ConvGeom) -> _Kernel:
+        """A new kernel ``name(a, b, out, work)`` with ``work`` split into its parts."""
         p = FLOAT_TYPES[dtype].as_pointer()
         fn = new_function(module, name, [p, p, p, p], internal=False)
         b = ir.IRBuilder(fn.entry_basic_block)
@@ -318,11 +177,6 @@ class _Kernel:
         with for_range(b, 0, g.n, name="n") as n, for_range(b, 0, g.groups, name="grp") as grp:
             yield n, grp
 
-    def finish(self) -> ir.Function:
-        """Close the function."""
-        self.b.ret_void()
-        return self.fn
-
     def image(self, base: ir.Value, n: ir.Value, grp: ir.Value) -> ir.Value:
         """The [Cg, H, W] block of image n, group grp, of an [N, C, H, W] tensor."""
         g = self.g
@@ -333,8 +187,8 @@ class _Kernel:
         image = self.image(x, n, grp)
         if self.g.direct:
             return image
-        im2col = _emit_im2col(self.b.module, self.dtype)
-        self.b.call(im2col, [image, self.col, *_Geo.of(self.g)])
+        im2col = emit_im2col(self.b.module, self.dtype)
+        self.b.call(im2col, [image, self.col, *Geo.of(self.g)])
         return self.col
 
     def at(self, base: ir.Value, *terms: tuple[ir.Value | int, int]) -> ir.Value:
@@ -343,26 +197,48 @@ class _Kernel:
         return elem_ptr(b, base, *(b.mul(i64(ix), i64(st)) for ix, st in terms))
 
 
+KernelBody = Callable[[_Kernel, ir.Value, ir.Value, ir.Value], None]
+
+
+def _emit(module: ir.Module, dtype: str, g: ConvGeom, op: str, body: KernelBody) -> ir.Function:
+    """``graphc_<op>_<dtype>_<tag>(a, b, out, work)`` once per module; ``body`` builds it."""
+    if dtype not in FLOAT_TYPES:
+        raise BackendError(f"{op}: no LLVM kernel for dtype {dtype}; expected f32 or f64")
+    name = f"graphc_{op}_{dtype}_{g.tag}"
+    if name in module.globals:
+        return module.globals[name]
+    k = _Kernel.new(module, name, dtype, g)
+    body(k, *k.fn.args[:3])
+    k.b.ret_void()
+    return k.fn
+
+
 def emit_conv2d(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
     """Emit ``graphc_conv2d_<dtype>_<tag>(x, w, y, work)``: y = conv2d(x, w)."""
-    k = _Kernel.start(module, dtype, g, "conv2d")
-    if isinstance(k, ir.Function):
-        return k
-    x, w, y, _ = k.fn.args
+    return _emit(module, dtype, g, "conv2d", _forward)
+
+
+def emit_conv2d_input_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
+    """Emit ``graphc_conv2d_input_grad_<dtype>_<tag>(gy, w, gx, work)``."""
+    return _emit(module, dtype, g, "conv2d_input_grad", _input_grad)
+
+
+def emit_conv2d_weight_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
+    """Emit ``graphc_conv2d_weight_grad_<dtype>_<tag>(x, gy, gw, work)``."""
+    return _emit(module, dtype, g, "conv2d_weight_grad", _weight_grad)
+
+
+def _forward(k: _Kernel, x: ir.Value, w: ir.Value, y: ir.Value) -> None:
+    g = k.g
     with k.images() as (n, grp):
         cols = k.columns(x, n, grp)
         out = k.at(y, (n, g.o * g.npix), (grp, g.og * g.npix))
         k.gemm((g.og, g.npix, g.kdim), (k.at(w, (grp, g.og * g.kdim)), g.kdim, 1),
                (cols, g.npix, 1), (out, g.npix), 0.0)
-    return k.finish()
 
 
-def emit_conv2d_input_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
-    """Emit ``graphc_conv2d_input_grad_<dtype>_<tag>(gy, w, gx, work)``."""
-    k = _Kernel.start(module, dtype, g, "conv2d_input_grad")
-    if isinstance(k, ir.Function):
-        return k
-    gy, w, gx, _ = k.fn.args
+def _input_grad(k: _Kernel, gy: ir.Value, w: ir.Value, gx: ir.Value) -> None:
+    g = k.g
     if not g.direct:  # col2im accumulates into gx
         _zero(k.b, gx, g.n * g.c * g.h * g.w)
     with k.images() as (n, grp):
@@ -372,21 +248,16 @@ def emit_conv2d_input_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Fun
                (k.at(gy, (n, g.o * g.npix), (grp, g.og * g.npix)), g.npix, 1), (cols, g.npix),
                0.0)
         if not g.direct:
-            k.b.call(_emit_col2im(module, dtype), [k.col, image, *_Geo.of(g)])
-    return k.finish()
+            k.b.call(emit_col2im(k.b.module, k.dtype), [k.col, image, *Geo.of(g)])
 
 
-def emit_conv2d_weight_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Function:
-    """Emit ``graphc_conv2d_weight_grad_<dtype>_<tag>(x, gy, gw, work)``."""
-    k = _Kernel.start(module, dtype, g, "conv2d_weight_grad")
-    if isinstance(k, ir.Function):
-        return k
-    x, gy, gw, _ = k.fn.args
+def _weight_grad(k: _Kernel, x: ir.Value, gy: ir.Value, gw: ir.Value) -> None:
+    g = k.g
     swap = _swap_weight_grad(g)
     acc = k.gwt if swap else gw
     if g.n == 0:
         _zero(k.b, acc, g.o * g.kdim)
-    t = FLOAT_TYPES[dtype]
+    t = FLOAT_TYPES[k.dtype]
     with k.images() as (n, grp):
         cols = k.columns(x, n, grp)
         first = k.b.icmp_signed("==", n, i64(0))
@@ -399,7 +270,6 @@ def emit_conv2d_weight_grad(module: ir.Module, dtype: str, g: ConvGeom) -> ir.Fu
             k.gemm((g.og, g.kdim, g.npix), (gyg, g.npix, 1), (cols, 1, g.npix), (out, g.kdim), beta)
     if swap:
         _transpose_blocks(k.b, k.gwt, gw, g.groups, g.kdim, g.og)
-    return k.finish()
 
 
 def _transpose_blocks(b: ir.IRBuilder, src: ir.Value, dst: ir.Value, count: int, rows: int,

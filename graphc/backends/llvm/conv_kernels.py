@@ -13,8 +13,8 @@ from llvmlite import ir
 
 from graphc import ops
 from graphc.backends.llvm import conv, runtime
-from graphc.backends.llvm.fused_kernels import eval_body
-from graphc.backends.llvm.loops import elementwise
+from graphc.backends.llvm.fused_kernels import epilogue_scratch, eval_body, product_view
+from graphc.backends.llvm.loops import View, elementwise
 from graphc.backends.llvm.lowering import KernelCtx, kernel
 from graphc.ir.graph import Node
 from graphc.ir.opdef import REGISTRY
@@ -49,18 +49,20 @@ def _scratch(shapes: GeomShapes) -> Callable[[Node, Shapes, Shapes], int]:
     return need
 
 
-def _emitter(emit: Callable[..., ir.Function], shapes: GeomShapes) -> Callable[[KernelCtx], None]:
-    def lower(k: KernelCtx) -> None:
+def _emitter(emit: Callable[..., ir.Function], shapes: GeomShapes) -> Callable[..., None]:
+    def lower(k: KernelCtx, out: View | None = None) -> None:
+        """Call the conv kernel writing into ``out`` (default: the node's result)."""
+        out = k.outs[0] if out is None else out
         dtype = k.ins[0].dtype.short
         g = _geom(k.node, [v.shape for v in k.ins], [v.shape for v in k.outs], shapes)
         if emit is conv.emit_conv2d_weight_grad and k.ins[1].strides[0] != g.o * g.npix:
             # a chunk of the output channels (chunks.py): gy images are further apart
             g = replace(g, gy_channels=k.ins[1].strides[0] // g.npix)
-        if k.outs[0].size == 0 or g.n == 0 and emit is not conv.emit_conv2d_weight_grad:
+        if out.size == 0 or g.n == 0 and emit is not conv.emit_conv2d_weight_grad:
             return
         runtime.declare_gemm(k.module, dtype)
         fn = emit(k.module, dtype, g)
-        k.b.call(fn, [k.ins[0].ptr, k.ins[1].ptr, k.outs[0].ptr, k.scratch])
+        k.b.call(fn, [k.ins[0].ptr, k.ins[1].ptr, out.ptr, k.scratch])
 
     return lower
 
@@ -76,12 +78,14 @@ _conv_forward = _emitter(conv.emit_conv2d, _forward)
 
 
 def _fused_conv2d(k: KernelCtx) -> None:
-    """conv2d into the result, then the epilogue body over it in place."""
-    out = k.outs[0]
-    _conv_forward(k)
-    extras = [v.broadcast(out.shape) for v in k.ins[2:]]
-    elementwise(k.b, out.shape, [out, *extras], k.outs, lambda xs: eval_body(k, k.node.body, xs))
+    """conv2d into the product buffer, then the epilogue body over it."""
+    product = product_view(k, _FORWARD_SCRATCH)
+    _conv_forward(k, product)
+    extras = [v.broadcast(product.shape) for v in k.ins[2:]]
+    elementwise(k.b, product.shape, [product, *extras], k.outs,
+                lambda xs: eval_body(k, k.node.body, xs))
 
 
+_FORWARD_SCRATCH = _scratch(_forward)
 if "fused_conv2d" in REGISTRY:
-    kernel(REGISTRY["fused_conv2d"], scratch=_scratch(_forward))(_fused_conv2d)
+    kernel(REGISTRY["fused_conv2d"], scratch=epilogue_scratch(_FORWARD_SCRATCH))(_fused_conv2d)

@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from graphc.backends.llvm import cache, codegen, jit, parallel, runtime
+# codegen (and through it every kernel module) is imported only on a cache miss or for
+# inspection: a process that loads cached object code never needs it (~50+ ms of imports).
+from graphc.backends.llvm import cache, jit, runtime
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Value
 from graphc.ir.printer import print_graph
@@ -149,7 +151,7 @@ def backend_fingerprint(pattern: str = "*.py") -> str:
 def _key(graph_text: str, dims: dict[str, int], opt_level: int) -> str:
     dims_text = json.dumps(sorted(dims.items()))
     return cache.make_key(
-        codegen.CODEGEN_VERSION,
+        cache.CODEGEN_VERSION,
         backend_fingerprint(),
         graph_text,
         dims_text,
@@ -199,6 +201,8 @@ class LLVMExecutable:
         key = _key(self.text, dims, self.opt_level)
         entry, where = cache.lookup(key)
         if entry is None:
+            from graphc.backends.llvm import codegen
+
             program = codegen.generate(
                 self.graph, dims, timings, self.profile_enabled, self.threads
             )
@@ -262,6 +266,8 @@ class LLVMExecutable:
 
     def llvm_ir(self, dims: dict[str, int] | None = None, optimized: bool = False) -> str:
         """The LLVM IR generated for ``dims`` (the last compiled binding by default)."""
+        from graphc.backends.llvm import codegen
+
         found = codegen.generate(
             self.graph, self._dims_for(dims), None, self.profile_enabled, self.threads
         )
@@ -280,10 +286,12 @@ class LLVMExecutable:
         """(node, CPU cycles spent so far) per node, busiest first (needs profile=True)."""
         if not self.profile_enabled:
             raise BackendError("compile with profile=True to collect per-node cycle counts")
+        from graphc.backends.llvm.codegen import PROFILE_SYMBOL
+
         var = self.variant(self._dims_for(dims))
         n = len(self.graph.nodes)
         counts = (ctypes.c_int64 * n).from_address(
-            var.loaded.address(codegen.PROFILE_SYMBOL, data=True)
+            var.loaded.address(PROFILE_SYMBOL, data=True)
         )
         rows = [(f"%{i} {node.describe()}", counts[i]) for i, node in enumerate(self.graph.nodes)]
         return sorted(rows, key=lambda r: -r[1])
@@ -316,9 +324,11 @@ def _threads(options: dict[str, Any]) -> int:
             return default_threads()
     whole = isinstance(raw, int) and not isinstance(raw, bool)
     threads = int(raw) if whole or (isinstance(raw, str) and raw.strip().isdigit()) else 0
-    if not 1 <= threads <= parallel.MAX_THREADS:
+    from graphc.backends.llvm.parallel import MAX_THREADS
+
+    if not 1 <= threads <= MAX_THREADS:
         raise BackendError(
-            f"{source}={raw!r}: expected a whole number of threads from 1 to {parallel.MAX_THREADS}"
+            f"{source}={raw!r}: expected a whole number of threads from 1 to {MAX_THREADS}"
         )
     return threads
 

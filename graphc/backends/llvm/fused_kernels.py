@@ -2,7 +2,8 @@
 
 - ``fused``: elementwise; inputs broadcast to the result shape, the body runs per element.
 - ``fused_reduce``: the body's value per input element is reduced over ``axis``.
-- ``fused_matmul``: the GEMM writes the product into the result, then the body (product
+- ``fused_matmul``: the GEMM writes the product into a result of the product's dtype (or
+  into scratch when every result has another dtype, say a bool mask), then the body (product
   element, extra inputs...) runs over it in place as an epilogue.
 """
 
@@ -14,10 +15,16 @@ from llvmlite import ir
 
 from graphc import ops
 from graphc.backends.llvm.chunks import part_rows
-from graphc.backends.llvm.linalg_kernels import _scratch as gemm_scratch
-from graphc.backends.llvm.linalg_kernels import gemm_call, matmul_shape, split_operands
+from graphc.backends.llvm.irutil import I8, i64
+from graphc.backends.llvm.linalg_kernels import (
+    gemm_call,
+    gemm_scratch,
+    matmul_into,
+    matmul_shape,
+    split_operands,
+)
 from graphc.backends.llvm.loops import View, const, elementwise
-from graphc.backends.llvm.lowering import SCALAR, KernelCtx, Scalar, kernel
+from graphc.backends.llvm.lowering import SCALAR, KernelCtx, Scalar, ScratchFn, kernel
 from graphc.backends.llvm.reduce_kernels import (
     COMBINE,
     divide_by_count,
@@ -109,23 +116,58 @@ def _scaled_product(term: Value, product: Value) -> float | None:
     return float(c.node.attrs["value"])
 
 
+def product_result(node: Node) -> int | None:
+    """Index of the first result with the product's dtype (the GEMM writes there), if any."""
+    dtype = node.body.inputs[0].type.dtype
+    return next((j for j, v in enumerate(node.outputs) if v.type.dtype == dtype), None)
+
+
+def _aligned(nbytes: int) -> int:
+    return -(-nbytes // 64) * 64
+
+
+def epilogue_scratch(base: ScratchFn) -> ScratchFn:
+    """``base``'s scratch, then room for the product when no result can hold it."""
+
+    def need(node: Node, ins: list[tuple[int, ...]], outs: list[tuple[int, ...]]) -> int:
+        nbytes = base(node, ins, outs)
+        if product_result(node) is not None:
+            return nbytes
+        itemsize = node.body.inputs[0].type.dtype.np.itemsize
+        return _aligned(nbytes) + math.prod(outs[0]) * itemsize
+
+    return need
+
+
+def product_view(k: KernelCtx, base: ScratchFn) -> View:
+    """The full-shape buffer the product goes to: a result of its dtype, else scratch."""
+    j = product_result(k.node)
+    if j is not None:
+        return k.outs[j]
+    shapes = [[v.shape for v in k.ins], [v.shape for v in k.outs]]
+    ptr = k.b.gep(k.scratch, [i64(_aligned(base(k.node, *shapes)))], source_etype=I8)
+    return View.dense(ptr, k.node.body.inputs[0].type.dtype, k.outs[0].shape)
+
+
 def _fused_matmul(k: KernelCtx) -> None:
-    """GEMM into the result, then the epilogue over it in place (rows split when threaded)."""
+    """GEMM into the product buffer, then the epilogue over it (rows split when threaded)."""
     part, full = k.extras.get("part"), k.outs[0].shape
-    a, b, out = split_operands(k)
+    a, b, _ = split_operands(k)
+    product = part_rows(product_view(k, gemm_scratch), part)
     outs = [part_rows(o, part) for o in k.outs]
     ms = matmul_shape(a, b)
-    if out.size == 0:
+    if product.size == 0:
         return
     extras = [part_rows(v.broadcast(full), part) for v in k.ins[2:]]
     axpy = axpy_form(k.node)
     if axpy is not None:
         alpha, j = axpy
-        copy_unless_same(k.b, extras[j - 2], out)
-        gemm_call(k, ms, a, b, out, alpha=alpha, beta=1.0)
+        copy_unless_same(k.b, extras[j - 2], product)
+        gemm_call(k, ms, a, b, product, alpha=alpha, beta=1.0)
         return
-    gemm_call(k, ms, a, b, out)
-    elementwise(k.b, out.shape, [out, *extras], outs, lambda xs: eval_body(k, k.node.body, xs))
+    matmul_into(k, ms, a, b, product)
+    elementwise(k.b, product.shape, [product, *extras], outs,
+                lambda xs: eval_body(k, k.node.body, xs))
 
 
 def copy_unless_same(b: ir.IRBuilder, src: View, dst: View) -> None:
@@ -142,7 +184,7 @@ def register_fused() -> None:
     table = {
         "fused": (_fused, None),
         "fused_reduce": (_fused_reduce, None),
-        "fused_matmul": (_fused_matmul, gemm_scratch),
+        "fused_matmul": (_fused_matmul, epilogue_scratch(gemm_scratch)),
     }
     for name, (fn, scratch) in table.items():
         op = REGISTRY.get(name)

@@ -37,10 +37,12 @@ def memory_type(dtype: DType) -> ir.Type:
 
 
 def float_bits(bits: int) -> ir.Type:
+    """The float type of that width (32 or 64)."""
     return F32 if bits == 32 else F64
 
 
 def i64(n: int) -> ir.Constant:
+    """An i64 constant."""
     return ir.Constant(I64, n)
 
 
@@ -66,6 +68,7 @@ def declare_intrinsic(
 def call_intrinsic(
     b: ir.IRBuilder, name: str, *args: ir.Value, ret: ir.Type | None = None
 ) -> ir.Value:
+    """Call ``llvm.<name>`` on ``args`` (declared on first use; returns args[0]'s type)."""
     fn = declare_intrinsic(b.module, name, ret or args[0].type, [a.type for a in args])
     return b.call(fn, list(args))
 

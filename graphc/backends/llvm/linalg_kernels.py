@@ -16,7 +16,15 @@ from graphc import ops
 from graphc.backends.llvm import gemm, runtime
 from graphc.backends.llvm.chunks import part_rows
 from graphc.backends.llvm.irutil import i64, value_type
-from graphc.backends.llvm.loops import View, address, contiguous_strides, load, loop_nest, store
+from graphc.backends.llvm.loops import (
+    View,
+    address,
+    contiguous_strides,
+    linear,
+    load,
+    loop_nest,
+    store,
+)
 from graphc.backends.llvm.lowering import KernelCtx, kernel
 from graphc.backends.llvm.reduce_kernels import accumulate
 from graphc.ir.graph import Node
@@ -37,6 +45,7 @@ class MatmulShape:
 
     @property
     def c_batch(self) -> tuple[int, ...]:
+        """Batch strides of the (dense) result."""
         return tuple(s * self.m * self.n for s in contiguous_strides(self.batch))
 
 
@@ -74,7 +83,8 @@ def _batch(shape: tuple[int, ...], strides: tuple[int, ...], pad: int) -> tuple[
     return (0,) * pad + own
 
 
-def _scratch(node: Node, ins: list, outs: list) -> int:
+def gemm_scratch(node: Node, ins: list, outs: list) -> int:
+    """Scratch bytes of a float matmul: the GEMM's packing workspace (integers need none)."""
     dtype = node.inputs[0].type.dtype
     return gemm.gemm_workspace_bytes(dtype.short) if dtype.is_float else 0
 
@@ -87,41 +97,26 @@ def gemm_call(
     fn = runtime.declare_gemm(k.module, dtype.short)
     ty = value_type(dtype)
     (rsa, csa), (rsb, csb) = ms.a_mat, ms.b_mat
+    ldc = c.strides[-2] if min(len(a.shape), len(b.shape)) >= 2 else ms.n
     with loop_nest(bld, list(ms.batch)) as idx:
         offs = [
             _offset(bld, idx, s, v.offset)
             for s, v in ((ms.a_batch, a), (ms.b_batch, b), (ms.c_batch, c))
         ]
         pa, pb, pc = (address(bld, v, o) for v, o in zip((a, b, c), offs, strict=True))
-        bld.call(
-            fn,
-            [
-                i64(ms.m),
-                i64(ms.n),
-                i64(ms.k),
-                pa,
-                i64(rsa),
-                i64(csa),
-                pb,
-                i64(rsb),
-                i64(csb),
-                pc,
-                i64(c.strides[-2] if min(len(a.shape), len(b.shape)) >= 2 else ms.n),
-                ir.Constant(ty, alpha),
-                ir.Constant(ty, beta),
-                k.scratch,
-            ],
-        )
+        sizes = [i64(d) for d in (ms.m, ms.n, ms.k)]
+        scale = [ir.Constant(ty, alpha), ir.Constant(ty, beta)]
+        args = [pa, i64(rsa), i64(csa), pb, i64(rsb), i64(csb), pc, i64(ldc)]
+        bld.call(fn, [*sizes, *args, *scale, k.scratch])
 
 
 def _offset(b: ir.IRBuilder, idx: list[ir.Value], strides: Sequence[int], base: int) -> ir.Value:
-    from graphc.backends.llvm.loops import linear
-
     return linear(b, idx, strides, base)
 
 
-def _int_matmul(k: KernelCtx, ms: MatmulShape) -> None:
-    bld, a, b, c = k.b, k.ins[0], k.ins[1], k.outs[0]
+def _int_matmul(k: KernelCtx, ms: MatmulShape, a: View, b: View, c: View) -> None:
+    """C = A @ B for integers: a plain loop nest (C dense)."""
+    bld = k.b
     zero = ir.Constant(value_type(c.dtype), 0)
     with loop_nest(bld, [*ms.batch, ms.m, ms.n]) as idx:
         bi, i, j = idx[:-2], idx[-2], idx[-1]
@@ -146,13 +141,18 @@ def split_operands(k: KernelCtx) -> tuple[View, View, View]:
     return a, part_rows(b, part.along(len(b.shape) - 1)), part_rows(c, part)
 
 
-@kernel(ops.matmul, scratch=_scratch, views=True)
+@kernel(ops.matmul, scratch=gemm_scratch, views=True)
 def _matmul(k: KernelCtx) -> None:
     a, b, c = split_operands(k)
     ms = matmul_shape(a, b)
     if math.prod(ms.batch) * ms.m * ms.n == 0:
         return
+    matmul_into(k, ms, a, b, c)
+
+
+def matmul_into(k: KernelCtx, ms: MatmulShape, a: View, b: View, c: View) -> None:
+    """C = A @ B: the packed GEMM for floats, a loop nest for integers (never split)."""
     if a.dtype.is_float:
         gemm_call(k, ms, a, b, c)
     else:
-        _int_matmul(k, ms)
+        _int_matmul(k, ms, a, b, c)

@@ -132,6 +132,7 @@ def _interleave(module: ir.Module, count: int) -> ir.Value:
 
 
 def address(b: ir.IRBuilder, v: View, index: ir.Value) -> ir.Value:
+    """Pointer to element ``index`` (in elements) of ``v``'s buffer."""
     return b.gep(v.ptr, [index], inbounds=True, source_etype=memory_type(v.dtype))
 
 
@@ -143,6 +144,7 @@ def load(b: ir.IRBuilder, v: View, index: ir.Value) -> ir.Value:
 
 
 def store(b: ir.IRBuilder, v: View, index: ir.Value, x: ir.Value) -> None:
+    """Store register value ``x`` at ``index`` (bool narrowed from i1 to i8)."""
     mem = memory_type(v.dtype)
     if v.dtype.is_bool:
         x = b.zext(x, mem)
@@ -223,6 +225,7 @@ def fill(b: ir.IRBuilder, v: View, value: ir.Value) -> None:
 
 
 def const(dtype: DType, value: float | int | bool) -> ir.Constant:
+    """``value`` as a register constant of ``dtype``."""
     ty = value_type(dtype)
     if dtype.is_float:
         return ir.Constant(ty, float(value))

@@ -116,6 +116,7 @@ def load_all() -> None:
         fused_kernels,
         linalg_kernels,
         nn_kernels,
+        pool_kernels,
         reduce_kernels,
         scalar_ops,
         shape_kernels,
@@ -123,6 +124,7 @@ def load_all() -> None:
 
 
 def has_lowering(op: OpDef) -> bool:
+    """True when this backend can compile ``op``."""
     load_all()
     return op in SCALAR or op in KERNEL
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from llvmlite import ir
 
@@ -21,6 +22,7 @@ from graphc.backends.llvm.loops import (
     coalesce,
     elementwise,
     fill,
+    linear,
     load,
     loop_nest,
     store,
@@ -34,16 +36,17 @@ ValueFn = Callable[[list[ir.Value]], ir.Value]
 
 
 def _float_or_int(fop: str, iop: str) -> Callable[[DType], Combine]:
+    """A Combine per dtype: ``fop`` for floats (with reassociation), ``iop`` for integers.
+
+    Names starting with ``llvm.`` are intrinsics (maximum/minimum propagate NaN like NumPy).
+    """
+
     def make(dtype: DType) -> Combine:
-        if dtype.is_float:
-            if fop.startswith("llvm."):
-                return lambda b, acc, x: call_intrinsic(b, fop[5:], acc, x)
-            return lambda b, acc, x: getattr(b, fop)(acc, x, flags=FM_REDUCE)
-        return lambda b, acc, x: (
-            call_intrinsic(b, iop[5:], acc, x)
-            if iop.startswith("llvm.")
-            else getattr(b, iop)(acc, x)
-        )
+        op = fop if dtype.is_float else iop
+        if op.startswith("llvm."):
+            return lambda b, acc, x: call_intrinsic(b, op[5:], acc, x)
+        flags = {"flags": FM_REDUCE} if dtype.is_float else {}
+        return lambda b, acc, x: getattr(b, op)(acc, x, **flags)
 
     return make
 
@@ -55,21 +58,16 @@ COMBINE = {
     "max": _float_or_int("llvm.maximum", "llvm.smax"),
     "min": _float_or_int("llvm.minimum", "llvm.smin"),
 }
+_FLOAT_IDENTITY = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -math.inf, "min": math.inf}
 
 
 def identity(kind: str, dtype: DType) -> ir.Constant:
+    """The value a ``kind`` reduction over ``dtype`` starts from."""
     ty = value_type(dtype)
     if dtype.is_float:
-        return ir.Constant(
-            ty, {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -math.inf, "min": math.inf}[kind]
-        )
-    bits = ty.width
-    return ir.Constant(
-        ty,
-        {"sum": 0, "mean": 0, "prod": 1, "max": -(2 ** (bits - 1)), "min": 2 ** (bits - 1) - 1}[
-            kind
-        ],
-    )
+        return ir.Constant(ty, _FLOAT_IDENTITY[kind])
+    top = 2 ** (ty.width - 1)
+    return ir.Constant(ty, {"sum": 0, "mean": 0, "prod": 1, "max": -top, "min": top - 1}[kind])
 
 
 @contextmanager
@@ -113,58 +111,52 @@ def reduce_views(
     wide = out.broadcast(shape)
     views = [*ins, wide]
     dims, strides = coalesce(shape, [v.strides for v in views])
-    value = value or (lambda xs: xs[0])
-    if dims and strides[-1][-1] == 0:
-        _register_reduce(b, ins, wide, dims, strides, combine, value)
-    else:
-        _memory_reduce(b, ins, wide, dims, strides, combine, value)
-
-
-def _bases(b: ir.IRBuilder, idx: list[ir.Value], strides: list[list[int]], offsets: list[int]):
-    from graphc.backends.llvm.loops import linear
-
-    return [linear(b, idx, s[: len(idx)], off) for s, off in zip(strides, offsets, strict=True)]
+    walk = _Walk(ins, wide, dims, strides, combine, value or (lambda xs: xs[0]))
+    in_register = bool(dims) and strides[-1][-1] == 0
+    (_register_reduce if in_register else _memory_reduce)(b, walk)
 
 
 Strides = list[list[int]]
 
 
-def _register_reduce(
-    b: ir.IRBuilder,
-    ins: Sequence[View],
-    out: View,
-    dims: list[int],
-    strides: Strides,
-    combine: Combine,
-    value: ValueFn,
-) -> None:
-    offsets = [v.offset for v in (*ins, out)]
-    with loop_nest(b, dims[:-1]) as idx:
-        bases = _bases(b, idx, strides, offsets)
-        start = load(b, out, bases[-1])
-        with accumulate(b, dims[-1], start) as (i, cell):
+@dataclass(frozen=True)
+class _Walk:
+    """One reduction's loop nest: inputs, the broadcast output, coalesced dims and strides."""
+
+    ins: Sequence[View]
+    out: View
+    dims: list[int]
+    strides: Strides
+    combine: Combine
+    value: ValueFn
+
+    def bases(self, b: ir.IRBuilder, idx: list[ir.Value]) -> list[ir.Value]:
+        """Each view's (inputs', then the output's) element offset at the outer index ``idx``."""
+        offsets = [v.offset for v in (*self.ins, self.out)]
+        return [linear(b, idx, s[: len(idx)], off)
+                for s, off in zip(self.strides, offsets, strict=True)]
+
+
+def _register_reduce(b: ir.IRBuilder, w: _Walk) -> None:
+    """Innermost dim reduced: the partial result stays in a register across it."""
+    with loop_nest(b, w.dims[:-1]) as idx:
+        bases = w.bases(b, idx)
+        start = load(b, w.out, bases[-1])
+        with accumulate(b, w.dims[-1], start) as (i, cell):
             xs = [
                 load(b, v, b.add(base, _scaled(b, i, s[-1])))
-                for v, base, s in zip(ins, bases, strides, strict=False)
+                for v, base, s in zip(w.ins, bases, w.strides, strict=False)
             ]
-            cell[0] = combine(b, cell[0], value(xs))
-        store(b, out, bases[-1], cell[0])
+            cell[0] = w.combine(b, cell[0], w.value(xs))
+        store(b, w.out, bases[-1], cell[0])
 
 
-def _memory_reduce(
-    b: ir.IRBuilder,
-    ins: Sequence[View],
-    out: View,
-    dims: list[int],
-    strides: Strides,
-    combine: Combine,
-    value: ValueFn,
-) -> None:
-    offsets = [v.offset for v in (*ins, out)]
-    with loop_nest(b, dims) as idx:
-        bases = _bases(b, idx, strides, offsets)
-        xs = [load(b, v, base) for v, base in zip(ins, bases, strict=False)]
-        store(b, out, bases[-1], combine(b, load(b, out, bases[-1]), value(xs)))
+def _memory_reduce(b: ir.IRBuilder, w: _Walk) -> None:
+    """Innermost dim kept: accumulate in the output row, which vectorizes across it."""
+    with loop_nest(b, w.dims) as idx:
+        bases = w.bases(b, idx)
+        xs = [load(b, v, base) for v, base in zip(w.ins, bases, strict=False)]
+        store(b, w.out, bases[-1], w.combine(b, load(b, w.out, bases[-1]), w.value(xs)))
 
 
 def _scaled(b: ir.IRBuilder, i: ir.Value, stride: int) -> ir.Value:
@@ -172,6 +164,7 @@ def _scaled(b: ir.IRBuilder, i: ir.Value, stride: int) -> ir.Value:
 
 
 def keep_shape(shape: Sequence[int], axes: Sequence[int]) -> tuple[int, ...]:
+    """``shape`` with the reduced ``axes`` kept as 1 (the keepdims layout)."""
     return tuple(1 if a in axes else d for a, d in enumerate(shape))
 
 
@@ -185,6 +178,7 @@ def _reduce_node(k: KernelCtx, kind: str) -> None:
 
 
 def divide_by_count(b: ir.IRBuilder, v: View, count: int) -> None:
+    """v /= count in place (a mean from a sum)."""
     n = ir.Constant(value_type(v.dtype), float(count))
     elementwise(b, v.shape, [v], [v], lambda xs: [b.fdiv(xs[0], n, flags=FM)])
 
@@ -234,18 +228,15 @@ def _logsumexp(k: KernelCtx) -> None:
 
 
 # --- along one axis: argmax/argmin and the softmax family --------------------------------
-def rows(b: ir.IRBuilder, shape: Sequence[int], axis: int, views: Sequence[View]) -> Iterator:
+@contextmanager
+def rows(
+    b: ir.IRBuilder, shape: Sequence[int], axis: int, views: Sequence[View]
+) -> Iterator[list[ir.Value]]:
     """Loop over every index but ``axis``; yields the base offset of that row in each view."""
     other = [d for a, d in enumerate(shape) if a != axis]
     strides = [[s for a, s in enumerate(v.strides) if a != axis] for v in views]
-    from graphc.backends.llvm.loops import linear
-
-    @contextmanager
-    def gen() -> Iterator[list[ir.Value]]:
-        with loop_nest(b, other) as idx:
-            yield [linear(b, idx, s, v.offset) for s, v in zip(strides, views, strict=True)]
-
-    return gen()
+    with loop_nest(b, other) as idx:
+        yield [linear(b, idx, s, v.offset) for s, v in zip(strides, views, strict=True)]
 
 
 def _arg_node(k: KernelCtx, greater: bool) -> None:

@@ -104,7 +104,11 @@ def _pad(k: KernelCtx) -> None:
 
 
 def _index(b: ir.IRBuilder, idx: View, at: ir.Value, n: int) -> ir.Value:
-    """An index read from ``idx``, negative ones counted from the end, clamped into [0, n)."""
+    """An index read from ``idx``, negative ones counted from the end, clamped into [0, n).
+
+    The clamp keeps a bad index from reading or writing outside the table. The NumPy reference
+    raises instead; matching it needs an error flag the executable checks after each call.
+    """
     j = load(b, idx, at)
     j = b.sext(j, I64) if j.type.width < 64 else j
     j = b.select(b.icmp_signed("<", j, i64(0)), b.add(j, i64(n)), j)

@@ -37,6 +37,7 @@ def _scale(a: Arith, y: ir.Value, k: ir.Value) -> ir.Value:
 
 
 def exp(a: Arith, x: ir.Value) -> ir.Value:
+    """exp(x): 2**k * (1 + p(r)), the input clamped so results saturate to 0 or inf."""
     lim = mc.LIMITS[a.bits]
     xc = a.clamp(x, lim.exp_lo, lim.exp_hi)
     k, p = _exp_parts(a, xc)
@@ -56,6 +57,7 @@ def _expm1_moderate(
 
 
 def expm1(a: Arith, x: ir.Value) -> ir.Value:
+    """exp(x) - 1 without the cancellation near 0."""
     lim = mc.LIMITS[a.bits]
     xc = a.clamp(x, lim.expm1_lo, lim.exp_hi)
     big = a.fcmp(">", xc, a.c((lim.mant + 2) * 0.6931471805599453))  # there -1 is negligible
@@ -65,6 +67,7 @@ def expm1(a: Arith, x: ir.Value) -> ir.Value:
 
 
 def log(a: Arith, x: ir.Value) -> ir.Value:
+    """log(x): exponent and mantissa split, then fdlibm's log(1+f) polynomial."""
     lim = mc.LIMITS[a.bits]
     tiny = a.fcmp("<", x, a.c(lim.min_normal))
     xs = a.select(tiny, a.mul(x, a.c(2.0**lim.mant)), x)  # denormals: scale up, exact
@@ -92,6 +95,7 @@ def _log_body(a: Arith, f: ir.Value, e: ir.Value) -> ir.Value:
 
 
 def log1p(a: Arith, x: ir.Value) -> ir.Value:
+    """log(1 + x), accurate for small x."""
     u = a.add(x, a.c(1.0))
     # Kahan: log(u) * x / (u - 1) cancels the rounding error of u = 1 + x
     y = a.mul(log(a, u), a.div(x, a.sub(u, a.c(1.0))))
@@ -100,6 +104,7 @@ def log1p(a: Arith, x: ir.Value) -> ir.Value:
 
 
 def tanh(a: Arith, x: ir.Value) -> ir.Value:
+    """tanh(|x|) = t / (t + 2) with t = expm1(2|x|), saturated beyond tanh_hi, sign copied."""
     hi = a.c(mc.LIMITS[a.bits].tanh_hi)
     ax = a.fabs(x)
     ax = a.select(a.fcmp(">", ax, hi), hi, ax)  # tanh is 1.0 beyond; nan passes
@@ -108,6 +113,7 @@ def tanh(a: Arith, x: ir.Value) -> ir.Value:
 
 
 def sigmoid(a: Arith, x: ir.Value) -> ir.Value:
+    """1 / (1 + exp(-|x|)), mirrored for negative x: exp never overflows."""
     e = exp(a, a.neg(a.fabs(x)))
     r = a.div(a.c(1.0), a.add(a.c(1.0), e))
     return a.select(a.fcmp("u>=", x, a.c(0.0)), r, a.mul(e, r))
@@ -119,6 +125,7 @@ def softplus(a: Arith, x: ir.Value) -> ir.Value:
 
 
 def erf(a: Arith, x: ir.Value) -> ir.Value:
+    """erf(x): f32 rounds the f64 routine; f64 is a series below 1, 1 - erfc(x) above."""
     if a.bits == 32:  # float32 evaluates the double routine once and rounds: <= 1 ulp
         wide = Arith(a.b, a.module, 64)
         return a.b.fptrunc(a.module_math.call("erf", wide, a.b.fpext(x, wide.ty)), a.ty)
@@ -170,10 +177,12 @@ def _libm_fallback(a: Arith, w: Arith, xd: ir.Value, fast: ir.Value, libm: str) 
 
 
 def sin(a: Arith, x: ir.Value) -> ir.Value:
+    """sin(x): Cody-Waite reduction by pi/2 in f64, libm beyond TRIG_LIMIT."""
     return _sincos(a, x, 0, "sin")
 
 
 def cos(a: Arith, x: ir.Value) -> ir.Value:
+    """cos(x): sin's reduction one quadrant on."""
     return _sincos(a, x, 1, "cos")
 
 

@@ -7,10 +7,12 @@ optionally ending in a reduction (fused_reduce) or fed by a matmul (fused_matmul
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphc as gc
+from graphc.backends import compile_for
 
 UNARY = {
     "exp": lambda x: gc.exp(x * 0.5),
@@ -121,3 +123,66 @@ def test_random_matmul_epilogue(m: int, k: int, n: int, data: st.DataObject) -> 
         return _evaluate(prog, [product, xs[2]])
 
     _compare(build, arrays)
+
+
+# --- epilogues whose results have other dtypes than the product --------------------------------
+# The GEMM (conv) writes the product into a result of its dtype, or into scratch when there is
+# none; it used to take result 0 whatever its dtype (a bool mask first: a compile error).
+EPILOGUE_YIELDS = {
+    "mask first": ("bool, f32", "%m, %r"),
+    "relu first": ("f32, bool", "%r, %m"),
+    "mask only": ("bool", "%m"),
+}
+EPILOGUE_BASES = {
+    "fused_matmul": ("%x: f32[4,6], %w: f32[6,5], %b: f32[5]", "[4,5]", ((4, 6), (6, 5), (5,)), ""),
+    "fused_conv2d": (
+        "%x: f32[2,3,6,6], %w: f32[4,3,3,3], %b: f32[4,1,1]",
+        "[2,4,4,4]",
+        ((2, 3, 6, 6), (4, 3, 3, 3), (4, 1, 1)),
+        ' {stride = [1, 1], padding = [0, 0], dilation = [1, 1], groups = 1}',
+    ),
+}
+
+
+def _epilogue_graph(op: str, dtypes: str, yields: str) -> gc.Graph:
+    params, shape, _, attrs = EPILOGUE_BASES[op]
+    results = ", ".join(f"{d.strip()}{shape}" for d in dtypes.split(","))
+    names = ", ".join(f"%o{i}" for i in range(len(dtypes.split(","))))
+    return gc.parse(f"""
+graph @g({params}) -> ({results}) {{
+  {names} = {op} %x, %w, %b{attrs} : {results} {{
+    ^(%p: f32, %q: f32):
+      %t = add %p, %q : f32
+      %z = constant {{value = dense<f32: 0.0>}} : f32
+      %m = greater %t, %z : bool
+      %r = relu %t : f32
+      yield {yields}
+  }}
+  return {names}
+}}
+""")
+
+
+@pytest.mark.parametrize("op", sorted(EPILOGUE_BASES))
+@pytest.mark.parametrize("label", sorted(EPILOGUE_YIELDS))
+def test_epilogue_results_of_other_dtypes(op: str, label: str) -> None:
+    graph = _epilogue_graph(op, *EPILOGUE_YIELDS[label])
+    rng = np.random.default_rng(3)
+    arrays = [rng.uniform(-1, 1, s).astype(np.float32) for s in EPILOGUE_BASES[op][2]]
+    want = compile_for("numpy", graph).run(arrays, {})
+    got = compile_for("llvm", graph).run(arrays, {})
+    assert [g.dtype for g in got] == [w.dtype for w in want]
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_integer_matmul_epilogue(dtype: type) -> None:
+    # the fuse pass gives integer matmuls epilogues too: the product must not go to the float GEMM
+    x = np.arange(-6, 6, dtype=dtype).reshape(3, 4)
+    w = np.arange(20, dtype=dtype).reshape(4, 5) % 7 - 3
+    b = np.arange(5, dtype=dtype)
+    with gc.Graph("int_epilogue"):
+        xs = [gc.placeholder(n, a.shape, dtype) for n, a in (("x", x), ("w", w), ("b", b))]
+        fn = gc.function(xs, gc.relu(gc.matmul(xs[0], xs[1]) + xs[2]), backend="llvm")
+    np.testing.assert_array_equal(fn(x, w, b), np.maximum(x @ w + b, 0))

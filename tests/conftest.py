@@ -1,4 +1,5 @@
-"""llvm backend tests compile into a private cache directory, never the user's."""
+"""The suite compiles into a private cache directory (gc.function caches pass pipelines and
+llvm object code on disk), never the user's."""
 
 from __future__ import annotations
 
