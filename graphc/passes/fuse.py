@@ -22,6 +22,7 @@ from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.types import broadcast_shapes
 from graphc.ops import core
+from graphc.passes.cse import cse
 from graphc.passes.dce import dce
 from graphc.passes.fuse_build import (
     EPILOGUE_OPS,
@@ -372,6 +373,7 @@ def _yields(g: Group, needed: set[Value]) -> list[Value]:
 def plan_fusion(graph: Graph) -> tuple[Planner, list[Group]]:
     """Group the nodes of ``graph`` (after softmax expansion, which is done in place)."""
     expand(graph)
+    cse(graph)  # the expansion may repeat what the graph already computes (a user's max)
     dce(graph)  # dead readers must not keep neighbours apart
     planner = Planner(graph)
     return planner, planner.plan()
