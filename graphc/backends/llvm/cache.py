@@ -22,7 +22,7 @@ from typing import Any
 
 MAGIC = b"GRAPHC-LLVM-OBJ\x01"
 SUFFIX = ".gco"  # compiled object code
-CODEGEN_VERSION = "1"  # part of every graph key: bump to invalidate all entries by hand
+CODEGEN_VERSION = "2"  # part of every graph key: bump to invalidate all entries by hand
 _HEADER = struct.Struct("<32sQ")  # checksum, payload length
 _META_LEN = struct.Struct("<I")
 

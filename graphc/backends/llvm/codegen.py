@@ -78,6 +78,7 @@ def _meta(graph: Graph, lay: Layout) -> dict[str, Any]:
         "n_params": lay.n_params,
         "outputs": [[list(lay.shapes[v]), v.type.dtype.name] for v in graph.outputs],
         "arena_bytes": lay.arena_bytes,
+        "error_symbol": lowering.ERROR_SYMBOL,
     }
 
 
@@ -94,6 +95,8 @@ class Emitter:
         self.math = MathLib(module)
         self.consts: dict[int, ir.GlobalVariable] = {}
         self.counters = _profile_counters(module, len(graph.nodes)) if profile else None
+        lowering.error_flag(module)  # always defined: the executable looks it up by name
+        self.index = {id(n): i for i, n in enumerate(graph.nodes)}
 
     def emit(self) -> None:
         fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR]), ENTRY)
@@ -214,7 +217,7 @@ class Emitter:
         ]
         scratch_ptr = fn.args[n_args - 1] if scratch else None
         if split is None:
-            emit_node(KernelCtx(b, self.math, node, ins, outs, scratch_ptr))
+            emit_node(self._ctx(b, node, ins, outs, scratch_ptr))
         else:
             self._emit_chunk(b, node, ins, outs, scratch_ptr, split, fn.args[-2:])
         b.ret_void()
@@ -263,11 +266,16 @@ class Emitter:
                 for i, v in enumerate(ins)
             ]
             outs = [chunks.part_rows(v, part) for v in outs]
-            emit_node(KernelCtx(b, self.math, node, ins, outs, scratch))
+            emit_node(self._ctx(b, node, ins, outs, scratch))
             return
-        ctx = KernelCtx(b, self.math, node, ins, outs, scratch)
+        ctx = self._ctx(b, node, ins, outs, scratch)
         ctx.extras["part"] = part
         emit_node(ctx)
+
+    def _ctx(
+        self, b: ir.IRBuilder, node: Node, ins: list[View], outs: list[View], scratch: Any
+    ) -> KernelCtx:
+        return KernelCtx(b, self.math, node, ins, outs, scratch, index=self.index[id(node)])
 
 
 PROFILE_SYMBOL = "graphc_profile"

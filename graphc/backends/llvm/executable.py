@@ -25,7 +25,7 @@ import numpy as np
 # inspection: a process that loads cached object code never needs it (~50+ ms of imports).
 from graphc.backends.llvm import cache, jit, runtime
 from graphc.ir.errors import BackendError
-from graphc.ir.graph import Graph, Value
+from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.printer import print_graph
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -80,6 +80,8 @@ class Variant:
         self.arena = raw[start : start + m["arena_bytes"]]
         self.block[len(self.block) - 1] = raw.ctypes.data + start
         self.entry = _ENTRY_TYPE(self.loaded.address(m["entry"]))
+        # the module's error flag: 0, or the index + 1 of the node that hit a bad index
+        self.error = ctypes.c_int64.from_address(self.loaded.address(m["error_symbol"], data=True))
         self.params_seen: list[Any] = [None] * self.n_par
         self.inputs_seen: list[Any] = [None] * self.n_in
         self.last_outs: list[np.ndarray | None] = [None] * len(self.out_specs)
@@ -133,6 +135,18 @@ class Variant:
     def collect(self, outs: list[np.ndarray | None]) -> list[np.ndarray]:
         """The call's outputs: the fresh arrays, and copies of the staged ones."""
         return [o if o is not None else s.copy() for o, s in zip(outs, self.staged, strict=True)]
+
+
+def _expected_index(node: Node) -> str:
+    """What a bad index or label of ``node`` (take, take_grad, softmax_cross_entropy) broke."""
+    if node.op.name == "softmax_cross_entropy":
+        logits = node.inputs[0].type
+        return f"label out of range: expected 0 <= label < {logits.shape[-1]} (logits {logits})"
+    axis = node.attrs.get("axis")
+    shape = node.attrs["shape"] if node.op.name == "take_grad" else node.inputs[0].type.shape
+    n = shape[axis] if axis is not None else " * ".join(map(str, shape)) or "1"
+    where = f"axis {axis}" if axis is not None else "the flattened table"
+    return f"index out of range: expected -{n} <= index < {n} ({where} of shape {list(shape)})"
 
 
 def _small(shape: tuple[int, ...], dtype: np.dtype) -> bool:
@@ -236,9 +250,17 @@ class LLVMExecutable:
             params = self._bind_params(var)
             outs = var.bind_outputs()
             var.entry(var.block_address)
+            if var.error.value:
+                self._raise_kernel_error(var)
             results = var.collect(outs)
             del copies  # the call is over: contiguous copies of strided inputs may go
         return results + [params[j] for j in self.update_index]
+
+    def _raise_kernel_error(self, var: Variant) -> None:
+        """Reset the variant's error flag and raise naming the node that set it."""
+        code, var.error.value = var.error.value, 0
+        node = self.graph.nodes[code - 1]
+        raise BackendError(f"{node.describe()}: {_expected_index(node)}")
 
     def _bind_params(self, var: Variant) -> list[np.ndarray]:
         arrays = []

@@ -15,7 +15,7 @@ from typing import Any
 
 from llvmlite import ir
 
-from graphc.backends.llvm.irutil import Arith
+from graphc.backends.llvm.irutil import I64, Arith, i64
 from graphc.backends.llvm.loops import View
 from graphc.backends.llvm.vmath import MathLib
 from graphc.ir.graph import Node
@@ -57,6 +57,7 @@ class KernelCtx:
     outs: list[View]
     scratch: ir.Value | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    index: int = 0  # the node's position in the graph (error_flag stores index + 1)
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -66,8 +67,33 @@ class KernelCtx:
     def module(self) -> ir.Module:
         return self.b.module
 
+    def fail_if(self, bad: ir.Value) -> None:
+        """Record this node in the module's error flag when ``bad`` (an i1) holds.
+
+        Kernels cannot raise; the executable reads the flag after each call and raises naming
+        the node. The branch is marked unlikely, so the hot path pays one predictable compare.
+        The first failing node wins (compare-and-swap from 0).
+        """
+        with self.b.if_then(bad, likely=False):
+            code = i64(self.index + 1)
+            self.b.cmpxchg(error_flag(self.module), i64(0), code, "monotonic", "monotonic")
+
     def scalar(self, in_dtypes: list[DType], out_dtype: DType, attrs: dict | None = None) -> Scalar:
         return Scalar(self.b, self.math, in_dtypes, out_dtype, attrs if attrs is not None else {})
+
+
+ERROR_SYMBOL = "graphc_error"
+
+
+def error_flag(module: ir.Module) -> ir.GlobalVariable:
+    """The module's zeroed i64 error flag (0: no error; else the failing node's index + 1)."""
+    found = module.globals.get(ERROR_SYMBOL)
+    if found is not None:
+        return found
+    gv = ir.GlobalVariable(module, I64, ERROR_SYMBOL)
+    gv.initializer = ir.Constant(I64, 0)
+    gv.align = 8
+    return gv
 
 
 KernelFn = Callable[[KernelCtx], None]

@@ -73,9 +73,10 @@ def _log_softmax(k: KernelCtx) -> None:
 
 @kernel(ops.softmax_cross_entropy)
 def _softmax_cross_entropy(k: KernelCtx) -> None:
-    """-(x[label] - max - log(sum(exp(x - max)))) per row; an out-of-range label gives NaN.
+    """-(x[label] - max - log(sum(exp(x - max)))) per row.
 
-    NaN (not a read outside the row) because the kernel cannot raise; the NumPy reference does.
+    An out-of-range label sets the error flag (the executable raises naming the node, as the
+    NumPy reference does); its row reads class 0 instead of memory outside the row, and is NaN.
     """
     b, x, labels, out = k.b, k.ins[0], k.ins[1], k.outs[0]
     classes = x.shape[-1]
@@ -89,7 +90,8 @@ def _softmax_cross_entropy(k: KernelCtx) -> None:
         m, s, at = _row_stats(k, a, x, base, classes, 1)
         j = load(b, flat_labels, r)
         j = b.sext(j, I64) if j.type.width < 64 else j
-        ok = b.and_(b.icmp_signed(">=", j, i64(0)), b.icmp_signed("<", j, i64(classes)))
+        ok = b.icmp_unsigned("<", j, i64(classes))  # a negative label is a huge unsigned one
+        k.fail_if(b.not_(ok))
         picked = at(b.select(ok, j, i64(0)))
         loss = a.neg(a.sub(a.sub(picked, m), a.math("log", s)))
         store(b, flat_out, r, a.select(ok, loss, a.c(math.nan)))

@@ -103,17 +103,20 @@ def _pad(k: KernelCtx) -> None:
     copy(k.b, x, out.with_layout(x.shape, out.strides, offset))
 
 
-def _index(b: ir.IRBuilder, idx: View, at: ir.Value, n: int) -> ir.Value:
-    """An index read from ``idx``, negative ones counted from the end, clamped into [0, n).
+def _index(k: KernelCtx, idx: View, at: ir.Value, n: int) -> ir.Value:
+    """An index read from ``idx``, negative ones counted from the end (``n`` > 0).
 
-    The clamp keeps a bad index from reading or writing outside the table. The NumPy reference
-    raises instead; matching it needs an error flag the executable checks after each call.
+    One outside [-n, n) sets the module's error flag (the executable raises naming the node, as
+    the NumPy reference does) and reads row 0 instead, so the kernel never touches memory
+    outside the table before the call returns.
     """
+    b = k.b
     j = load(b, idx, at)
     j = b.sext(j, I64) if j.type.width < 64 else j
     j = b.select(b.icmp_signed("<", j, i64(0)), b.add(j, i64(n)), j)
-    j = b.select(b.icmp_signed("<", j, i64(0)), i64(0), j)
-    return b.select(b.icmp_signed(">=", j, i64(n)), i64(max(n - 1, 0)), j)
+    bad = b.icmp_unsigned(">=", j, i64(n))  # still negative, or too big
+    k.fail_if(bad)
+    return b.select(bad, i64(0), j)
 
 
 def _take_layout(x: View, axis: int | None) -> tuple[int, int, int, View]:
@@ -135,7 +138,7 @@ def _gather_scatter(k: KernelCtx, table: View, other: View, idx: View, scatter: 
     if outer * m * inner == 0 or n == 0:
         return
     with loop_nest(b, [outer, m]) as (o, j):
-        src = _index(b, flat_idx, j, n)
+        src = _index(k, flat_idx, j, n)
         with loop_nest(b, [inner]) as (r,):
             t_at = b.add(b.mul(b.add(b.mul(o, i64(n)), src), i64(inner)), r)
             o_at = b.add(b.mul(b.add(b.mul(o, i64(m)), j), i64(inner)), r)
