@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from graphc.backends.llvm import cache
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -20,3 +23,13 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty cache directory for this test (memory cache cleared too)."""
+    d = tmp_path / "cache"
+    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(d))
+    monkeypatch.delenv("GRAPHC_CACHE", raising=False)
+    cache.clear_memory()
+    return d

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from graphc.ir.errors import AttributeError_, DTypeError, ShapeError
 from graphc.ir.opdef import Attrs
-from graphc.ir.types import DType, TensorType, bool_, broadcast_shapes
+from graphc.ir.types import DType, TensorType, broadcast_shapes
 
 FLOAT = "float"
 NUMERIC = "numeric"  # ints and floats, not bool
@@ -100,5 +100,3 @@ def require_rank(t: TensorType, rank: int, what: str) -> None:
     if t.rank != rank:
         raise ShapeError(f"{what} must have rank {rank}, got {t}")
 
-
-BOOL_T = bool_

@@ -17,15 +17,6 @@ from graphc.passes.manager import PASSES
 PIPELINE = "canonicalize,cse,fold,dce,fuse,memplan"
 
 
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "cache"
-    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(d))
-    monkeypatch.delenv("GRAPHC_CACHE", raising=False)
-    cache.clear_memory()
-    return d
-
-
 def _step(scale: float = 0.1) -> tuple[gc.Graph, list[gc.Tensor]]:
     """A small training step: matmul, relu, a reduction, SGD updates of two parameters."""
     g = gc.Graph("step")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+from collections.abc import Callable
 
 from llvmlite import ir
 
@@ -65,32 +66,54 @@ def _pause(b: ir.IRBuilder) -> None:
     b.call(_intrinsic(b.module, "llvm.x86.sse2.pause", VOID, []), [])
 
 
-def _wait_change(b: ir.IRBuilder, pool: ir.Value, seen: ir.Value) -> ir.Value:
-    """Spin, then sleep, until the job generation differs from ``seen``; returns it."""
+def _spin_then_sleep(
+    b: ir.IRBuilder,
+    prefix: str,
+    spin_cycles: int,
+    check: Callable[[], tuple[ir.Value, ir.Value]],
+    nap: Callable[[], None],
+) -> ir.Value:
+    """Loop until ``check()`` (emitted at the loop head, returning (value, ready)) is ready:
+    pause between checks, and once ``spin_cycles`` cycles have passed run ``nap()`` (which may
+    sleep on a futex) before checking again. Returns the value of the last check."""
     clock = _intrinsic(b.module, "llvm.readcyclecounter", I64, [])
     start = b.call(clock, [])
     fn = b.function
-    head, spin, nap, done = (
-        fn.append_basic_block(n) for n in ("w.head", "w.spin", "w.nap", "w.done")
+    head, spin, sleep, done = (
+        fn.append_basic_block(f"{prefix}.{n}") for n in ("head", "spin", "nap", "done")
     )
     b.branch(head)
     b.position_at_end(head)
-    gen = b.load_atomic(_slot(b, pool, GEN_WORD), "acquire", 4, typ=I32)
-    b.cbranch(b.icmp_unsigned("!=", gen, seen), done, spin)
+    value, ready = check()
+    b.cbranch(ready, done, spin)
     b.position_at_end(spin)
     _pause(b)
-    long = b.icmp_unsigned(">", b.sub(b.call(clock, []), start), i64(SPIN_CYCLES))
-    b.cbranch(long, nap, head)
-    b.position_at_end(nap)
-    one = ir.Constant(I32, 1)
-    b.atomic_rmw("add", _slot(b, pool, ASLEEP), one, "seq_cst")
-    again = b.load_atomic(_slot(b, pool, GEN_WORD), "seq_cst", 4, typ=I32)
-    with b.if_then(b.icmp_unsigned("==", again, seen)):
-        _futex(b, _slot(b, pool, GEN_WORD), FUTEX_WAIT, seen)
-    b.atomic_rmw("sub", _slot(b, pool, ASLEEP), one, "seq_cst")
+    long = b.icmp_unsigned(">", b.sub(b.call(clock, []), start), i64(spin_cycles))
+    b.cbranch(long, sleep, head)
+    b.position_at_end(sleep)
+    nap()
     b.branch(head)
     b.position_at_end(done)
-    return gen
+    return value
+
+
+def _wait_change(b: ir.IRBuilder, pool: ir.Value, seen: ir.Value) -> ir.Value:
+    """Spin, then sleep, until the job generation differs from ``seen``; returns it."""
+    word = _slot(b, pool, GEN_WORD)
+
+    def check() -> tuple[ir.Value, ir.Value]:
+        gen = b.load_atomic(word, "acquire", 4, typ=I32)
+        return gen, b.icmp_unsigned("!=", gen, seen)
+
+    def nap() -> None:
+        one = ir.Constant(I32, 1)
+        b.atomic_rmw("add", _slot(b, pool, ASLEEP), one, "seq_cst")
+        again = b.load_atomic(word, "seq_cst", 4, typ=I32)
+        with b.if_then(b.icmp_unsigned("==", again, seen)):
+            _futex(b, word, FUTEX_WAIT, seen)
+        b.atomic_rmw("sub", _slot(b, pool, ASLEEP), one, "seq_cst")
+
+    return _spin_then_sleep(b, "w", SPIN_CYCLES, check, nap)
 
 
 def _claim_all(b: ir.IRBuilder, pool: ir.GlobalVariable, gen: ir.Value, tid: ir.Value) -> None:
@@ -206,28 +229,20 @@ def _run_alone(b: ir.IRBuilder, job: ir.Value, ctx: ir.Value, parts: ir.Value) -
 def _join(b: ir.IRBuilder, pool: ir.GlobalVariable, parts: ir.Value) -> None:
     """Wait until every chunk is counted done: spin briefly, then sleep on a futex, so that a
     helper descheduled mid-chunk (a busy machine) gets this core instead of a spinning caller."""
-    clock = _intrinsic(b.module, "llvm.readcyclecounter", I64, [])
-    start = b.call(clock, [])
-    fn = b.function
-    head, spin, nap, done = (
-        fn.append_basic_block(n) for n in ("j.head", "j.spin", "j.nap", "j.done")
-    )
-    b.branch(head)
-    b.position_at_end(head)
-    finished = b.load_atomic(_slot(b, pool, FINISHED), "acquire", 4, typ=I32)
-    b.cbranch(b.icmp_unsigned("==", finished, parts), done, spin)
-    b.position_at_end(spin)
-    _pause(b)
-    long = b.icmp_unsigned(">", b.sub(b.call(clock, []), start), i64(JOIN_SPIN_CYCLES))
-    b.cbranch(long, nap, head)
-    b.position_at_end(nap)
-    b.store_atomic(ir.Constant(I32, 1), _slot(b, pool, JOINING), "seq_cst", 4)
-    again = b.load_atomic(_slot(b, pool, FINISHED), "seq_cst", 4, typ=I32)
-    with b.if_then(b.icmp_unsigned("!=", again, parts)):
-        _futex(b, _slot(b, pool, FINISHED), FUTEX_WAIT, again)
-    b.store_atomic(ir.Constant(I32, 0), _slot(b, pool, JOINING), "seq_cst", 4)
-    b.branch(head)
-    b.position_at_end(done)
+    word = _slot(b, pool, FINISHED)
+
+    def check() -> tuple[ir.Value, ir.Value]:
+        finished = b.load_atomic(word, "acquire", 4, typ=I32)
+        return finished, b.icmp_unsigned("==", finished, parts)
+
+    def nap() -> None:
+        b.store_atomic(ir.Constant(I32, 1), _slot(b, pool, JOINING), "seq_cst", 4)
+        again = b.load_atomic(word, "seq_cst", 4, typ=I32)
+        with b.if_then(b.icmp_unsigned("!=", again, parts)):
+            _futex(b, word, FUTEX_WAIT, again)
+        b.store_atomic(ir.Constant(I32, 0), _slot(b, pool, JOINING), "seq_cst", 4)
+
+    _spin_then_sleep(b, "j", JOIN_SPIN_CYCLES, check, nap)
 
 
 _helpers: dict[str, int] = {}

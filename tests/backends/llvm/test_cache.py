@@ -27,15 +27,6 @@ PROGRAM = textwrap.dedent("""
 """)
 
 
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "cache"
-    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(d))
-    monkeypatch.delenv("GRAPHC_CACHE", raising=False)
-    cache.clear_memory()
-    return d
-
-
 def _run_child(cache_dir: Path, **env: str) -> str:
     full = {**os.environ, "GRAPHC_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(ROOT), **env}
     done = subprocess.run(
