@@ -142,8 +142,11 @@ def _step(draw: st.DrawFn, pool: list) -> gc.Tensor:
     if kind == "leaky":
         return gc.leaky_relu(x, alpha=draw(st.floats(-2, 2, allow_nan=False)))
     if kind == "const":
-        return x * gc.constant(np.array(draw(st.lists(FLOATS, min_size=3, max_size=3)),
-                                        np.float32))
+        c = gc.constant(np.array(draw(st.lists(FLOATS, min_size=3, max_size=3)), np.float32))
+        try:
+            return x * c
+        except gc.ShapeError:  # [B] against the constant's [3]: use the constant itself
+            return c
     if kind == "reduce":
         axes = draw(st.none() | st.lists(st.integers(-x.ndim, x.ndim - 1), max_size=x.ndim,
                                          unique_by=lambda a: a % x.ndim) if x.ndim else st.none())
