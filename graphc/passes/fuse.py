@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.printer import print_graph
 from graphc.ir.types import broadcast_shapes
 from graphc.ops import core
 from graphc.passes.cse import cse
@@ -389,8 +390,21 @@ def explain_fusion(graph: Graph) -> FusionReport:
     return FusionReport(groups, planner.boundaries(), n)
 
 
+MAX_ROUNDS = 4  # fusing exposes new chances rarely and shallowly; this bounds the loop
+
+
 @register_pass("fuse")
 def fuse(graph: Graph) -> Graph:
-    """Replace each planned group by one fused node."""
-    planner, groups = plan_fusion(graph)
-    return dce(_emit(graph, planner, groups))  # constants copied into bodies may be dead
+    """Replace each planned group by one fused node, repeating until nothing changes.
+
+    One round can expose another chance (a copied producer leaves a group whose only reader
+    is now a reduction), so a single round would not be idempotent."""
+    text = print_graph(graph)
+    for _ in range(MAX_ROUNDS):
+        planner, groups = plan_fusion(graph)
+        graph = dce(_emit(graph, planner, groups))  # constants copied into bodies may be dead
+        new_text = print_graph(graph)
+        if new_text == text:
+            break
+        text = new_text
+    return graph
