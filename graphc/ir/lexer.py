@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphc.ir.errors import ParseError
 
@@ -21,9 +20,10 @@ _MAX_DIGITS = 4000  # Python refuses to convert longer int literals
 _MAX_DEPTH = 64  # nesting of lists and bodies; deeper input is an error, not a RecursionError
 
 
-@dataclass(frozen=True)
-class Token:
-    """One token: its kind, text (the literal's value for strings), and 1-based position."""
+class Token(NamedTuple):
+    """One token: its kind, text (the literal's value for strings), and 1-based position.
+    (A named tuple: the IR of a cached pipeline is tokenized on gc.function's warm path, and a
+    tuple is built several times faster than a frozen dataclass.)"""
 
     kind: str
     text: str

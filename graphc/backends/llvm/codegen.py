@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from llvmlite import ir
 
-from graphc.backends.llvm import chunks, jit, lowering, parallel, runtime
+from graphc.backends.llvm import chunks, externs, jit, lowering, parallel, runtime
 from graphc.backends.llvm.chunks import Split
 from graphc.backends.llvm.irutil import I8, PTR, VOID, i64
 from graphc.backends.llvm.layout import Layout, Loc, plan
@@ -191,7 +191,7 @@ class Emitter:
             block = b.alloca(ir.ArrayType(PTR, len(args)))
         for k, a in enumerate(args):
             b.store(a, b.gep(block, [i64(0), i64(k)], inbounds=True))
-        b.call(runtime.declare_parallel(self.module), [tramp, block, i64(count), i64(self.threads)])
+        b.call(externs.declare_parallel(self.module), [tramp, block, i64(count), i64(self.threads)])
 
     def _view(self, ptr: ir.Value, v: Value) -> View:
         a = self.lay.alias(v)

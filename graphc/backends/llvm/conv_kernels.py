@@ -12,7 +12,7 @@ from dataclasses import replace
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm import conv, runtime
+from graphc.backends.llvm import conv, externs
 from graphc.backends.llvm.fused_kernels import epilogue_scratch, eval_body, product_view
 from graphc.backends.llvm.loops import View, elementwise
 from graphc.backends.llvm.lowering import KernelCtx, kernel
@@ -60,7 +60,7 @@ def _emitter(emit: Callable[..., ir.Function], shapes: GeomShapes) -> Callable[.
             g = replace(g, gy_channels=k.ins[1].strides[0] // g.npix)
         if out.size == 0 or g.n == 0 and emit is not conv.emit_conv2d_weight_grad:
             return
-        runtime.declare_gemm(k.module, dtype)
+        externs.declare_gemm(k.module, dtype)
         fn = emit(k.module, dtype, g)
         k.b.call(fn, [k.ins[0].ptr, k.ins[1].ptr, out.ptr, k.scratch])
 

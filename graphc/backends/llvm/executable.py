@@ -346,7 +346,7 @@ def _threads(options: dict[str, Any]) -> int:
             return default_threads()
     whole = isinstance(raw, int) and not isinstance(raw, bool)
     threads = int(raw) if whole or (isinstance(raw, str) and raw.strip().isdigit()) else 0
-    from graphc.backends.llvm.parallel import MAX_THREADS
+    from graphc.backends.llvm.threads import MAX_THREADS
 
     if not 1 <= threads <= MAX_THREADS:
         raise BackendError(

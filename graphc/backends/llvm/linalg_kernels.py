@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm import gemm, runtime
+from graphc.backends.llvm import externs, gemm
 from graphc.backends.llvm.chunks import part_rows
 from graphc.backends.llvm.irutil import i64, value_type
 from graphc.backends.llvm.loops import (
@@ -94,7 +94,7 @@ def gemm_call(
 ) -> None:
     """C = alpha * A @ B + beta * C per batch element, through E2's GEMM (A, B any strides)."""
     bld, dtype = k.b, a.dtype
-    fn = runtime.declare_gemm(k.module, dtype.short)
+    fn = externs.declare_gemm(k.module, dtype.short)
     ty = value_type(dtype)
     (rsa, csa), (rsb, csb) = ms.a_mat, ms.b_mat
     ldc = c.strides[-2] if min(len(a.shape), len(b.shape)) >= 2 else ms.n

@@ -18,19 +18,16 @@ word 16; helpers asleep at word 32; the busy flag at word 48. The job's (fn, ctx
 
 from __future__ import annotations
 
-import ctypes
-import os
-import threading
 from collections.abc import Callable
 
 from llvmlite import ir
 
 from graphc.backends.llvm.irutil import I32, I64, PTR, VOID, i64
+from graphc.backends.llvm.threads import MAX_THREADS
 
 TICKET, GEN_WORD, FINISHED, JOINING, ASLEEP, BUSY = 0, 1, 16, 17, 32, 48  # i32 word indexes
 FIELD_BITS = 12  # chunks and next chunk: 12 bits each; workers: 8 bits
 MAX_PARTS = (1 << FIELD_BITS) - 1
-MAX_THREADS = 255
 SPIN_CYCLES = 800_000  # ~0.3 ms of spinning before a helper sleeps (longer: idle CPU burnt)
 JOIN_SPIN_CYCLES = 400_000  # ~150 us (a few GEMM chunks) of spinning before the caller sleeps
 SYS_FUTEX, FUTEX_WAIT, FUTEX_WAKE = 202, 128, 129  # x86-64 Linux, private futexes
@@ -243,38 +240,3 @@ def _join(b: ir.IRBuilder, pool: ir.GlobalVariable, parts: ir.Value) -> None:
         b.store_atomic(ir.Constant(I32, 0), _slot(b, pool, JOINING), "seq_cst", 4)
 
     _spin_then_sleep(b, "j", JOIN_SPIN_CYCLES, check, nap)
-
-
-_helpers: dict[str, int] = {}
-_THUNKS: list[object] = []  # ctypes must keep the entry callable alive while threads run
-_start_lock = threading.Lock()
-
-
-def start_helpers(worker_address: int, state_address: int, threads: int) -> None:
-    """Make sure helpers 1..threads-1 run ``graphc_pool_worker`` in this process."""
-    with _start_lock:
-        if _helpers.get("pid") != os.getpid():
-            if not _helpers:
-                os.register_at_fork(after_in_child=_restart_in_child)
-            _helpers.update(pid=os.getpid(), worker=worker_address, state=state_address, count=1)
-        _spawn(threads)
-
-
-def _spawn(threads: int) -> None:
-    if not _THUNKS:
-        _THUNKS.append(ctypes.CFUNCTYPE(None, ctypes.c_int64)(_helpers["worker"]))
-    for tid in range(_helpers["count"], min(threads, MAX_THREADS)):
-        name = f"graphc-llvm-helper-{tid}"
-        threading.Thread(target=_THUNKS[0], args=(tid,), name=name, daemon=True).start()
-        _helpers["count"] = tid + 1
-
-
-def _restart_in_child() -> None:
-    """A forked child has no helper threads: clear the pool state and start fresh ones."""
-    global _start_lock
-    _start_lock = threading.Lock()  # a parent thread may have held it at the fork
-    ctypes.memset(_helpers["state"], 0, 256)
-    count, _helpers["count"], _helpers["pid"] = _helpers["count"], 1, os.getpid()
-    _spawn(count)
-
-

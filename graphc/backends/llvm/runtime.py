@@ -2,8 +2,9 @@
 
 The GEMM is by far the largest code the backend emits; compiling it into every graph's module
 would dominate cold compile time. Instead it is built into its own object (cached on disk like
-graph code), loaded once per process, and its symbols are registered with LLVM's dynamic
-linker, so graph modules only declare ``graphc_gemm_<dtype>`` and call it.
+graph code), loaded once per process, and its symbols are registered with jit's symbol table
+(both object loaders resolve through it), so graph modules only declare ``graphc_gemm_<dtype>``
+(externs.py) and call it.
 """
 
 from __future__ import annotations
@@ -11,18 +12,16 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
+from typing import Any
 
-import llvmlite.binding as llvm
-from llvmlite import ir
+from graphc.backends.llvm import cache, jit, threads
 
-from graphc.backends.llvm import cache, jit
-from graphc.backends.llvm.irutil import F32, F64, I64, PTR, VOID
-
-_FLOAT = {"f32": F32, "f64": F64}
 _loaded: dict[str, jit.Loaded] = {}
 _lock = threading.Lock()
 _compile_seconds = [0.0]
-SOURCES = ("gemm*.py", "kernel_ir.py", "runtime.py", "jit.py", "irutil.py", "parallel.py")
+SOURCES = (
+    "gemm*.py", "kernel_ir.py", "runtime.py", "jit.py", "irutil.py", "parallel.py", "threads.py"
+)
 
 
 def compile_seconds() -> float:
@@ -30,20 +29,9 @@ def compile_seconds() -> float:
     return _compile_seconds[0]
 
 
-def gemm_type(dtype: str) -> ir.FunctionType:
-    """The documented C ABI of ``graphc_gemm_<dtype>`` (see gemm.py)."""
-    t = _FLOAT[dtype]
-    return ir.FunctionType(VOID, [I64, I64, I64, PTR, I64, I64, PTR, I64, I64, PTR, I64, t, t, PTR])
-
-
-def declare_gemm(module: ir.Module, dtype: str) -> ir.Function:
-    """``graphc_gemm_<dtype>`` declared in ``module`` (the runtime provides it; see ensure)."""
-    ensure(f"gemm_{dtype}")
-    name = f"graphc_gemm_{dtype}"
-    return module.globals.get(name) or ir.Function(module, gemm_type(dtype), name)
-
-
 def _build_gemm(dtype: str) -> str:
+    from llvmlite import ir
+
     from graphc.backends.llvm import gemm
 
     module = ir.Module(name=f"graphc_runtime_gemm_{dtype}")
@@ -53,6 +41,8 @@ def _build_gemm(dtype: str) -> str:
 
 
 def _build_pool() -> str:
+    from llvmlite import ir
+
     from graphc.backends.llvm import parallel
 
     module = ir.Module(name="graphc_runtime_pool")
@@ -73,26 +63,15 @@ EXPORTS = {
 }
 
 
-def declare_parallel(module: ir.Module) -> ir.Function:
-    """``graphc_parallel(fn, ctx, chunks, workers)``: fn(ctx, chunk, tid) for every chunk."""
-    from graphc.backends.llvm import parallel
-
-    ensure("pool")
-    name = "graphc_parallel"
-    return module.globals.get(name) or ir.Function(module, parallel.PARALLEL_TYPE, name)
-
-
-def start_pool(threads: int) -> None:
-    """Make sure the pool has helper threads for ``threads``-way kernels in this process."""
-    from graphc.backends.llvm import parallel
-
+def start_pool(workers: int) -> None:
+    """Make sure the pool has helper threads for ``workers``-way kernels in this process."""
     ensure("pool")
     loaded = _loaded["pool"]
     state = loaded.address("graphc_pool", data=True)
-    parallel.start_helpers(loaded.address("graphc_pool_worker"), state, threads)
+    threads.start_helpers(loaded.address("graphc_pool_worker"), state, workers)
 
 
-def required(module: ir.Module) -> list[str]:
+def required(module: Any) -> list[str]:
     """The runtime pieces whose symbols ``module`` references."""
     return sorted(n for n, symbols in EXPORTS.items() if any(s in module.globals for s in symbols))
 
@@ -117,7 +96,7 @@ def ensure(name: str) -> None:
             cache.store(key, entry)
         loaded = jit.Loaded(entry.obj)
         for symbol in EXPORTS[name]:
-            llvm.add_symbol(symbol, loaded.address(symbol))
+            jit.register_symbol(symbol, loaded.address(symbol))
         _loaded[name] = loaded
         if name == "pool":  # helper threads run its code until the process ends: never free it
             ctypes.pythonapi.Py_IncRef(ctypes.py_object(loaded))
