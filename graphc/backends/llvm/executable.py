@@ -45,6 +45,7 @@ class CompileReport:
     load: float = 0.0
     arena_bytes: int = 0
     runtime: float = 0.0  # compiling shared runtime kernels (the GEMM), once per machine
+    loader: str = ""  # what put the code in memory: "elf" (elfload.py) or "mcjit"
 
     @property
     def total(self) -> float:
@@ -52,8 +53,10 @@ class CompileReport:
 
     def __str__(self) -> str:
         dims = ", ".join(f"{k}={v}" for k, v in sorted(self.dims.items())) or "static"
+        loader = f", {self.loader} loader" if self.loader else ""
         return (
-            f"llvm compile [{dims}]: cache {self.cache}; IR build {self.ir_build * 1e3:.1f} ms, "
+            f"llvm compile [{dims}]: cache {self.cache}{loader}; "
+            f"IR build {self.ir_build * 1e3:.1f} ms, "
             f"optimize {self.optimize * 1e3:.1f} ms, codegen {self.codegen * 1e3:.1f} ms, "
             f"load {self.load * 1e3:.1f} ms; arena {self.arena_bytes} bytes"
             + (f"; runtime kernels {self.runtime * 1e3:.0f} ms" if self.runtime else "")
@@ -239,6 +242,7 @@ class LLVMExecutable:
             time.perf_counter() - t0,
             entry.meta["arena_bytes"],
             spent,
+            loaded.how,
         )
         return Variant(entry.meta, loaded, report)
 
