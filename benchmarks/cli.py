@@ -41,7 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, metavar="N",
                    help="limit every system to N threads (default: each system's own default)")
     p.add_argument("--in-process", action="store_true",
-                   help="time in this process, not one child per workload (a crash ends the run)")
+                   help="time every system in this process, one call per round, not each in its "
+                   "own stopped-while-others-run process (for debugging; a crash ends the run)")
     args = p.parse_args(argv)
     args.only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     unknown = sorted(set(args.only) - set(WORKLOADS))
@@ -53,19 +54,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def settings(args: argparse.Namespace) -> Settings:
     if args.quick:
         return Settings(warmup=0, min_runs=1, max_time=0.0, min_runs_when_slow=1, quick=True,
-                        all_systems=args.all_systems)
+                        all_systems=args.all_systems, block_warmup=0.0)
     return Settings(warmup=args.warmup, min_runs=args.repeat, max_time=args.max_time)
 
 
+def method(cfg: Settings, in_process: bool) -> str:
+    """The "Method:" line of the report: how the timed workloads were measured."""
+    stop = (f"until each has {cfg.min_runs} timed runs or {cfg.max_time:g} s of them (at least "
+            f"{cfg.min_runs_when_slow})")
+    if in_process:
+        how = (f"all systems in one process (--in-process): {cfg.warmup} warm-up calls each, then "
+               f"rounds of one call per system in shuffled order {stop}")
+    else:
+        how = ("each system in its own process, built once; then rounds in shuffled order, in "
+               f"which each system runs a block of up to {cfg.block} timed calls, each block "
+               f"after {cfg.block_warmup * 1e3:.0f} ms of untimed calls (the first block after at "
+               f"least {cfg.warmup} calls), {stop}. While one system runs its block, every other "
+               "system's process is stopped (SIGSTOP), so no library's idle threads (BLAS, "
+               "OpenMP, XLA pools) can run during another's timing; a system whose process dies "
+               "is FAILED, the others go on. Blocks time the steady state of a training loop: "
+               "after a pause, caches are cold and thread pools asleep for tens of calls")
+    return (f"Method: {how}; median, min, max of wall time per call. Ratios are median / median "
+            "of the fastest peer (PyTorch, JAX, PyTensor, numexpr, numba) and of the floor; below "
+            "1.00x is faster. ")
+
+
 def _timed(module: str, args: argparse.Namespace, cfg: Settings) -> list[Section]:
-    """Each workload of ``module`` in its own child process (or in this one: --in-process)."""
+    """Each workload of ``module``, every system in its own process (or all in this one)."""
     out = []
     for i, w in enumerate(importlib.import_module(module).workloads(args.quick)):
         _log(f"{w.title}")
         if args.in_process:
             rows = run_workload(w, cfg, _log)
         else:
-            rows = sandbox.run_isolated(module, i, cfg)
+            rows = sandbox.run_isolated(w, module, i, cfg, _log)
         out.append(report.timing_section(w.title, rows, w.notes))
     return out
 
@@ -113,11 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only:
         sections += RUNNERS[name](args, cfg)
     preamble = [
-        f"Method: {cfg.warmup} warm-up calls, then rounds of one call per system in shuffled "
-        f"order until each has {cfg.min_runs} timed runs or {cfg.max_time:g} s of them (at least "
-        f"{cfg.min_runs_when_slow}); median, min, max of wall time. Ratios are median / median of "
-        "the fastest peer (PyTorch, JAX, PyTensor, numexpr, numba) and of the floor; below 1.00x "
-        "is faster. "
+        method(cfg, args.in_process)
         + (f"Every system limited to {args.threads} thread(s) (--threads)." if args.threads
            else "Each system runs with its own default threading."),
         f"- {hostinfo.thread_note()}",

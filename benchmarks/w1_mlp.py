@@ -82,7 +82,7 @@ def systems(n: int) -> list[System]:
     return [
         System(REFERENCE, BASELINE, lambda: numpy_step(init, x, y)),
         System("graphc numpy", GRAPHC, gcs("numpy")),
-        System("graphc llvm", GRAPHC, gcs("llvm"), native=True),
+        System("graphc llvm", GRAPHC, gcs("llvm")),
         *[System(name, PEER, lambda b=b: b(init, x, y), note, slow)
           for name, b, note, slow in mlp_peers.BUILDERS],
         System("floor: NumPy GEMMs only", FLOOR, lambda: gemm_floor(init, x, y),

@@ -24,7 +24,7 @@ def systems(s: CNNShape) -> list[System]:
         System(REFERENCE, BASELINE, lambda: cnn_numpy.cnn_step(init, x, y, s),
                "im2col + BLAS, argmax pooling"),
         System("graphc numpy", GRAPHC, gcs("numpy")),
-        System("graphc llvm", GRAPHC, gcs("llvm"), native=True),
+        System("graphc llvm", GRAPHC, gcs("llvm")),
         *[System(name, PEER, lambda b=b: b(init, x, y), note, slow)
           for name, b, note, slow in cnn_peers.BUILDERS],
     ]

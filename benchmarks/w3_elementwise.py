@@ -120,8 +120,7 @@ def systems(n: int) -> list[System]:
     return [
         System("NumPy", BASELINE, mk(numpy_expr)),
         System("graphc numpy", GRAPHC, lambda: graphc_steps.elementwise("numpy", x, a, b)),
-        System("graphc llvm", GRAPHC, lambda: graphc_steps.elementwise("llvm", x, a, b),
-               native=True),
+        System("graphc llvm", GRAPHC, lambda: graphc_steps.elementwise("llvm", x, a, b)),
         System("numexpr", PEER, mk(numexpr_expr)),
         System("numba", PEER, mk(numba_expr), "@njit(fastmath) serial loop"),
         System("JAX jit", PEER, mk(jax_expr)),

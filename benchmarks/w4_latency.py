@@ -3,12 +3,17 @@
 "cold" runs with an empty cache directory, "warm" with the directory a previous process filled:
 GRAPHC_CACHE_DIR for graphc, the persistent compilation cache for JAX, the Inductor/AOTAutograd
 caches (TORCHINDUCTOR_CACHE_DIR) for torch.compile.
+
+The children import graphc from a byte-compiled copy, as pip installs it: the peers' .pyc files
+came with their install, and graphc's must not be compiled from source in every fresh process
+(which PYTHONDONTWRITEBYTECODE, set in some environments, would do to the checkout's).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,6 +26,7 @@ from benchmarks.harness import Settings, exit_reason
 from benchmarks.report import Section, fmt_time
 
 BATCH = 128
+REPO = Path(__file__).resolve().parent.parent
 # (system, module whose import is timed separately, is a peer: skipped in --quick)
 SYSTEMS = [
     ("graphc numpy", "graphc", False),
@@ -75,15 +81,28 @@ def child(name: str) -> dict[str, object]:
     return {"status": "ok", "import_s": t1 - t0, "first_s": t2 - t1}
 
 
-def run_child(name: str, root: Path, timeout: float = 900) -> dict[str, object]:
-    """One fresh process; adds its whole wall time (interpreter start to exit)."""
-    repo = str(Path(__file__).resolve().parent.parent)
+def installed_copy(tmp: Path) -> Path:
+    """graphc and benchmarks copied into ``tmp`` and byte-compiled there, as pip installs them.
+
+    Not PYTHONPYCACHEPREFIX: with it set, Python looks for .pyc files only under the prefix, so
+    the peers' own .pyc files would be ignored and torch would import from source (3x slower).
+    """
+    site = tmp / "site"
+    for pkg in ("graphc", "benchmarks"):
+        shutil.copytree(REPO / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(site / "graphc"),
+                    str(site / "benchmarks")], check=True)
+    return site
+
+
+def run_child(name: str, root: Path, site: Path, timeout: float = 900) -> dict[str, object]:
+    """One fresh process importing from ``site``; adds its whole wall time (start to exit)."""
     env = {**os.environ, **cache_env(root),
-           "PYTHONPATH": repo + os.pathsep + os.environ.get("PYTHONPATH", "")}
+           "PYTHONPATH": str(site) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
-    try:
+    try:  # cwd: `-m` puts it first on sys.path, and the checkout must not shadow the copy
         done = subprocess.run([sys.executable, "-m", "benchmarks.w4_latency", name], env=env,
-                              capture_output=True, text=True, timeout=timeout)
+                              cwd=site, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"status": "failed", "note": f"timed out after {timeout:.0f} s"}
     wall = time.perf_counter() - t0
@@ -100,14 +119,14 @@ def _median(runs: list[dict[str, object]], key: str) -> float | None:
     return statistics.median(vals) if vals else None
 
 
-def _measure(name: str, n_cold: int, n_warm: int) -> list[list[str]]:
+def _measure(name: str, n_cold: int, n_warm: int, site: Path) -> list[list[str]]:
     """Cold runs each in a new cache dir; warm runs reuse the last cold run's dir."""
     with tempfile.TemporaryDirectory(prefix="graphc-bench-") as tmp:
-        cold = [run_child(name, Path(tmp) / f"c{i}") for i in range(n_cold)]
+        cold = [run_child(name, Path(tmp) / f"c{i}", site) for i in range(n_cold)]
         if cold[-1]["status"] != "ok":
             r = cold[-1]
             return [[name, "-", "-", "-", "-", "-", f"{str(r['status']).upper()}: {r['note']}"]]
-        warm = [run_child(name, Path(tmp) / f"c{n_cold - 1}") for _ in range(n_warm)]
+        warm = [run_child(name, Path(tmp) / f"c{n_cold - 1}", site) for _ in range(n_warm)]
     return [_row(name, "cold", cold), _row(name, "warm", warm)]
 
 
@@ -123,18 +142,22 @@ def sections(quick: bool, cfg: Settings, log: Callable[[str], None]) -> list[Sec
     """The W4 table (quick: one cold and one warm run of graphc only)."""
     n_cold, n_warm = (1, 1) if quick else (2, 3)
     rows: list[list[str]] = []
-    for name, _, peer in SYSTEMS:
-        if quick and peer and not cfg.all_systems:
-            rows.append([name, "-", "-", "-", "-", "0",
-                         "SKIPPED: peers skipped in --quick (use --all-systems)"])
-            continue
-        log(f"W4 {name}")
-        rows += _measure(name, n_cold, n_warm)
+    with tempfile.TemporaryDirectory(prefix="graphc-bench-site-") as tmp:
+        site = installed_copy(Path(tmp))
+        for name, _, peer in SYSTEMS:
+            if quick and peer and not cfg.all_systems:
+                rows.append([name, "-", "-", "-", "-", "0",
+                             "SKIPPED: peers skipped in --quick (use --all-systems)"])
+                continue
+            log(f"W4 {name}")
+            rows += _measure(name, n_cold, n_warm, site)
     notes = [f"W1's step at batch {BATCH}; each run a fresh process. first step = build the graph "
              "+ compile + the first call (what a user waits for after imports); import = importing "
              "the system; process = interpreter start to exit. Medians over the runs. Caches: "
              "GRAPHC_CACHE_DIR, JAX's persistent compilation cache (min compile time 0), "
-             "TORCHINDUCTOR_CACHE_DIR (FX graph + AOTAutograd caches), each in a temp directory."]
+             "TORCHINDUCTOR_CACHE_DIR (FX graph + AOTAutograd caches), each in a temp directory. "
+             "graphc byte-compiled first, as pip does on install (a copy of it, compiled with "
+             "compileall, is what the runs import)."]
     columns = ["system", "cache", "first step", "import", "process", "runs", "notes"]
     return [Section("W4: first-call latency of the MLP step", columns, rows, notes)]
 
