@@ -1,14 +1,14 @@
 """Declarations, in a graph's module, of the shared runtime kernels (runtime.py provides them).
 
-Declaring one also makes sure the runtime piece exists (compiled, or loaded from the cache) and
-is linked, so the graph's object can be loaded right after it is compiled.
+Declaring costs nothing: the executable makes sure the pieces a module references
+(runtime.required) are compiled and linked before it loads the module's object.
 """
 
 from __future__ import annotations
 
 from llvmlite import ir
 
-from graphc.backends.llvm import parallel, runtime
+from graphc.backends.llvm import parallel
 from graphc.backends.llvm.irutil import F32, F64, I64, PTR, VOID
 
 _FLOAT = {"f32": F32, "f64": F64}
@@ -22,13 +22,11 @@ def gemm_type(dtype: str) -> ir.FunctionType:
 
 def declare_gemm(module: ir.Module, dtype: str) -> ir.Function:
     """``graphc_gemm_<dtype>`` declared in ``module``."""
-    runtime.ensure(f"gemm_{dtype}")
     name = f"graphc_gemm_{dtype}"
     return module.globals.get(name) or ir.Function(module, gemm_type(dtype), name)
 
 
 def declare_parallel(module: ir.Module) -> ir.Function:
     """``graphc_parallel(fn, ctx, chunks, workers)``: fn(ctx, chunk, tid) for every chunk."""
-    runtime.ensure("pool")
     name = "graphc_parallel"
     return module.globals.get(name) or ir.Function(module, parallel.PARALLEL_TYPE, name)

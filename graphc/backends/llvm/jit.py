@@ -18,7 +18,7 @@ from typing import Any
 
 import llvmlite  # the package alone (its version): cheap, unlike llvmlite.binding
 
-from graphc.backends.llvm import cache, elfload
+from graphc.backends.llvm import cache, compile_worker, elfload
 from graphc.ir.errors import BackendError
 
 OPT_LEVEL = 3
@@ -110,11 +110,7 @@ def toolchain_id(opt: int = OPT_LEVEL) -> str:
 
 def target_machine(opt: int = OPT_LEVEL) -> Any:
     """A fresh llvmlite TargetMachine for the host CPU (one per engine: MCJIT takes ownership)."""
-    triple, cpu, features = host()
-    target = binding().Target.from_triple(triple)
-    return target.create_target_machine(
-        cpu=cpu, features=features, opt=opt, reloc="static", codemodel="jitdefault"
-    )
+    return compile_worker.target_machine(binding(), host(), opt)
 
 
 @dataclass
@@ -141,13 +137,7 @@ def parse_and_verify(ir_text: str) -> Any:
 
 def optimize(mod: Any, opt: int = OPT_LEVEL) -> None:
     """Run the new pass manager's default pipeline at ``opt`` for the host CPU."""
-    llvm = binding()
-    tm = target_machine(opt)
-    pto = llvm.create_pipeline_tuning_options(speed_level=opt)
-    pto.loop_vectorization = opt >= 2
-    pto.slp_vectorization = opt >= 2
-    pb = llvm.create_pass_builder(tm, pto)
-    pb.getModulePassManager().run(mod, pb)
+    compile_worker.optimize(binding(), mod, host(), opt)
 
 
 def compile_ir(ir_text: str, timings: Timings, opt: int = OPT_LEVEL) -> tuple[bytes, str]:
@@ -156,7 +146,7 @@ def compile_ir(ir_text: str, timings: Timings, opt: int = OPT_LEVEL) -> tuple[by
     mod = parse_and_verify(ir_text)
     optimize(mod, opt)
     t1 = time.perf_counter()
-    obj = target_machine(opt).emit_object(mod)
+    obj = compile_worker.emit_object(binding(), mod, host(), opt)
     timings.optimize += t1 - t0
     timings.codegen += time.perf_counter() - t1
     return obj, str(mod)
