@@ -31,8 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", metavar="W1,W3", default=",".join(WORKLOADS),
                    help="comma-separated workloads to run: W1 MLP, M1 its memory, W2 CNN, "
                    "W3 elementwise, W4 first-call latency (default: all)")
-    p.add_argument("--repeat", type=int, default=30, metavar="N",
-                   help="minimum timed runs per system (default 30) ...")
+    p.add_argument("--repeat", type=int, default=100, metavar="N",
+                   help="minimum timed runs per system (default 100: 10 blocks spread over the "
+                   "run, so a passing slow spell of the machine hits few of them) ...")
     p.add_argument("--max-time", type=float, default=2.0, metavar="S",
                    help="... or stop a system once its timed runs add up to S seconds (default 2)")
     p.add_argument("--warmup", type=int, default=3, metavar="N", help="untimed calls first")

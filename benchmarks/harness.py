@@ -51,7 +51,7 @@ class Settings:
     """
 
     warmup: int = 3
-    min_runs: int = 30
+    min_runs: int = 100
     max_time: float = 2.0
     min_runs_when_slow: int = 5
     quick: bool = False
