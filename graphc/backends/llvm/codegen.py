@@ -17,7 +17,7 @@ from llvmlite import ir
 
 from graphc.backends.llvm import chunks, externs, jit, lowering, parallel, runtime
 from graphc.backends.llvm.chunks import Split
-from graphc.backends.llvm.irutil import I8, PTR, VOID, i64
+from graphc.backends.llvm.irutil import I8, I64, PTR, VOID, i64
 from graphc.backends.llvm.layout import Layout, Loc, plan
 from graphc.backends.llvm.loops import View, elementwise
 from graphc.backends.llvm.lowering import KERNEL, SCALAR, KernelCtx, Scalar
@@ -59,7 +59,23 @@ def generate(
     text = str(module)
     if timings is not None:
         timings.ir_build += time.perf_counter() - t0
-    return Program(text, {**_meta(graph, lay), "runtime": runtime.required(module)})
+    workers = WORKERS_SYMBOL if WORKERS_SYMBOL in module.globals else None
+    meta = {**_meta(graph, lay), "runtime": runtime.required(module), "workers_symbol": workers}
+    return Program(text, meta)
+
+
+WORKERS_SYMBOL = "graphc_workers"  # i64: threads each forked kernel may use (adaptive.py)
+
+
+def _workers(module: ir.Module, threads: int) -> ir.GlobalVariable:
+    """The module's thread count for forked kernels, a global the executable may lower to 1."""
+    found = module.globals.get(WORKERS_SYMBOL)
+    if found is not None:
+        return found
+    gv = ir.GlobalVariable(module, I64, WORKERS_SYMBOL)
+    gv.initializer = ir.Constant(I64, threads)
+    gv.align = 8
+    return gv
 
 
 def check_supported(graph: Graph) -> None:
@@ -191,7 +207,8 @@ class Emitter:
             block = b.alloca(ir.ArrayType(PTR, len(args)))
         for k, a in enumerate(args):
             b.store(a, b.gep(block, [i64(0), i64(k)], inbounds=True))
-        b.call(externs.declare_parallel(self.module), [tramp, block, i64(count), i64(self.threads)])
+        workers = b.load(_workers(self.module, self.threads), typ=I64)
+        b.call(externs.declare_parallel(self.module), [tramp, block, i64(count), workers])
 
     def _view(self, ptr: ir.Value, v: Value) -> View:
         a = self.lay.alias(v)

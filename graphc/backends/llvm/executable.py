@@ -24,6 +24,7 @@ import numpy as np
 # codegen (and through it every kernel module) is imported only on a cache miss or for
 # inspection: a process that loads cached object code never needs it (~50+ ms of imports).
 from graphc.backends.llvm import cache, jit, runtime
+from graphc.backends.llvm.adaptive import WorkerChooser
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.printer import print_graph
@@ -71,6 +72,7 @@ class Variant:
     loaded: jit.Loaded
     report: CompileReport
     lock: threading.Lock = field(default_factory=threading.Lock)
+    chooser: WorkerChooser | None = None  # adaptive thread count (adaptive.py), if any
 
     def __post_init__(self) -> None:
         m = self.meta
@@ -85,6 +87,13 @@ class Variant:
         self.entry = _ENTRY_TYPE(self.loaded.address(m["entry"]))
         # the module's error flag: 0, or the index + 1 of the node that hit a bad index
         self.error = ctypes.c_int64.from_address(self.loaded.address(m["error_symbol"], data=True))
+        # the module's thread count for forked kernels (absent: nothing is forked)
+        workers = m.get("workers_symbol")
+        self.workers = (
+            ctypes.c_int64.from_address(self.loaded.address(workers, data=True))
+            if workers
+            else None
+        )
         self.params_seen: list[Any] = [None] * self.n_par
         self.inputs_seen: list[Any] = [None] * self.n_in
         self.last_outs: list[np.ndarray | None] = [None] * len(self.out_specs)
@@ -190,12 +199,18 @@ class LLVMExecutable:
     """A graph compiled to native code; run(inputs, dims) -> outputs + updated params."""
 
     def __init__(
-        self, graph: Graph, opt_level: int = jit.OPT_LEVEL, profile: bool = False, threads: int = 1
+        self,
+        graph: Graph,
+        opt_level: int = jit.OPT_LEVEL,
+        profile: bool = False,
+        threads: int = 1,
+        adaptive: bool = False,
     ):
         self.graph = graph
         self.opt_level = opt_level
         self.profile_enabled = profile
         self.threads = threads
+        self.adaptive = adaptive  # choose between ``threads`` and 1 per call by timing both
         self.text = print_graph(graph) + f"// profile={profile} threads={threads}\n"
         self.variants: dict[tuple, Variant] = {}
         self._compile_lock = threading.Lock()
@@ -246,7 +261,10 @@ class LLVMExecutable:
             spent,
             loaded.how,
         )
-        return Variant(entry.meta, loaded, report)
+        var = Variant(entry.meta, loaded, report)
+        if self.adaptive and var.workers is not None:
+            var.chooser = WorkerChooser(self.threads)
+        return var
 
     # -- running ---------------------------------------------------------------------------
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
@@ -255,12 +273,24 @@ class LLVMExecutable:
             copies = var.bind_inputs(inputs)
             params = self._bind_params(var)
             outs = var.bind_outputs()
-            var.entry(var.block_address)
+            self._call(var)
             if var.error.value:
                 self._raise_kernel_error(var)
             results = var.collect(outs)
             del copies  # the call is over: contiguous copies of strided inputs may go
         return results + [params[j] for j in self.update_index]
+
+    @staticmethod
+    def _call(var: Variant) -> None:
+        """One native call; timed when the variant chooses its thread count by measuring."""
+        chooser = var.chooser
+        if chooser is None:
+            var.entry(var.block_address)
+            return
+        var.workers.value = chooser.workers  # type: ignore[union-attr]
+        t0 = time.perf_counter()
+        var.entry(var.block_address)
+        chooser.record(time.perf_counter() - t0)
 
     def _raise_kernel_error(self, var: Variant) -> None:
         """Reset the variant's error flag and raise naming the node that set it."""
@@ -342,14 +372,15 @@ def default_threads() -> int:
     return max(1, min(cpus, MAX_DEFAULT_THREADS))
 
 
-def _threads(options: dict[str, Any]) -> int:
-    """The ``threads`` option, else GRAPHC_THREADS, else default_threads(); checked."""
+def _threads(options: dict[str, Any]) -> tuple[int, bool]:
+    """(threads, pinned): the ``threads`` option, else GRAPHC_THREADS (both checked and pinned),
+    else default_threads(), which the executable may lower to 1 per call (adaptive.py)."""
     raw: Any = options.pop("threads", None)
     source = "threads"
     if raw is None:
         raw, source = os.environ.get("GRAPHC_THREADS"), "GRAPHC_THREADS"
         if not raw:
-            return default_threads()
+            return default_threads(), False
     whole = isinstance(raw, int) and not isinstance(raw, bool)
     threads = int(raw) if whole or (isinstance(raw, str) and raw.strip().isdigit()) else 0
     from graphc.backends.llvm.threads import MAX_THREADS
@@ -358,7 +389,7 @@ def _threads(options: dict[str, Any]) -> int:
         raise BackendError(
             f"{source}={raw!r}: expected a whole number of threads from 1 to {MAX_THREADS}"
         )
-    return threads
+    return threads, True
 
 
 def compile_graph(graph: Graph, **options: Any) -> LLVMExecutable:
@@ -367,8 +398,12 @@ def compile_graph(graph: Graph, **options: Any) -> LLVMExecutable:
     Options: ``opt_level`` (default 3), ``profile`` (per-node cycle counts), ``threads`` (big
     GEMM, conv, pooling and elementwise kernels run in chunks on that many threads; default
     ``default_threads()``, or the environment variable GRAPHC_THREADS). Results do not depend
-    on the thread count, bit for bit."""
+    on the thread count, bit for bit. With the default, each compiled binding times its calls
+    and runs on one thread while that is faster (adaptive.py); ``threads=`` or GRAPHC_THREADS
+    pins the count."""
     opt = int(options.pop("opt_level", jit.OPT_LEVEL))
-    threads = _threads(options)
+    threads, pinned = _threads(options)
     profile = bool(options.pop("profile", False))
-    return LLVMExecutable(graph, opt_level=opt, profile=profile, threads=threads)
+    return LLVMExecutable(
+        graph, opt_level=opt, profile=profile, threads=threads, adaptive=not pinned and threads > 1
+    )

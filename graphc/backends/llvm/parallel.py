@@ -186,6 +186,9 @@ def _emit_parallel(module: ir.Module, pool: ir.GlobalVariable) -> None:
     job, ctx, parts, workers = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     zero, one = ir.Constant(I32, 0), ir.Constant(I32, 1)
+    with b.if_then(b.icmp_signed("<=", workers, i64(1))):  # one thread: no job, no wake-ups
+        _run_alone(b, job, ctx, parts)
+        b.ret_void()
     got = b.extract_value(b.cmpxchg(_slot(b, pool, BUSY), zero, one, "acquire", "monotonic"), 1)
     with b.if_then(b.not_(got)):  # another thread's job is running: do this one alone
         _run_alone(b, job, ctx, parts)
