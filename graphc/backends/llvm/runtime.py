@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -106,6 +105,8 @@ class Ahead:
     objects, so the caller is free to compile its graph meanwhile."""
 
     def __init__(self, names: list[str], texts: list[str], keys: list[str] | None = None) -> None:
+        import subprocess  # only on a cold start: ~5 ms of import a warm start need not pay
+
         self.names, self.keys = names, keys
         self.objects: list[bytes] | None = None
         script = str(Path(__file__).with_name("compile_worker.py"))
@@ -118,6 +119,8 @@ class Ahead:
         self.thread.start()
 
     def _talk(self, payload: bytes) -> None:
+        import subprocess
+
         try:
             reply, _ = self.proc.communicate(payload, timeout=AHEAD_TIMEOUT)
         except (OSError, subprocess.TimeoutExpired):
