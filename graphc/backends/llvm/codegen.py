@@ -20,7 +20,7 @@ from graphc.backends.llvm.chunks import Split
 from graphc.backends.llvm.irutil import I8, I64, PTR, VOID, i64
 from graphc.backends.llvm.layout import Layout, Loc, plan
 from graphc.backends.llvm.loops import View, elementwise
-from graphc.backends.llvm.lowering import KERNEL, SCALAR, KernelCtx, Scalar
+from graphc.backends.llvm.lowering import KERNEL, SCALAR, KernelCtx, Scalar, speculate_trig
 from graphc.backends.llvm.vmath import MathLib
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Node, Value
@@ -292,7 +292,29 @@ class Emitter:
     def _ctx(
         self, b: ir.IRBuilder, node: Node, ins: list[View], outs: list[View], scratch: Any
     ) -> KernelCtx:
-        return KernelCtx(b, self.math, node, ins, outs, scratch, index=self.index[id(node)])
+        inplace = self._overwrites_input(node)
+        return KernelCtx(
+            b, self.math, node, ins, outs, scratch, {"inplace": inplace}, self.index[id(node)]
+        )
+
+    def _overwrites_input(self, node: Node) -> bool:
+        """Whether an output's buffer overlaps an input's (then a kernel cannot be rerun)."""
+        lay = self.lay
+
+        def span(v: Value) -> tuple[Loc, int, int]:
+            loc = lay.where[lay.alias(v).root]
+            start = loc.index if loc.kind == "arena" else 0
+            return loc, start, start + lay.nbytes(lay.alias(v).root)
+
+        ins = [span(v) for v in node.inputs]
+        for out_loc, lo, hi in (span(v) for v in node.outputs):
+            for in_loc, ilo, ihi in ins:
+                same_buffer = in_loc == out_loc or (
+                    in_loc.kind == out_loc.kind == "arena" and ilo < hi and lo < ihi
+                )
+                if same_buffer:
+                    return True
+        return False
 
 
 PROFILE_SYMBOL = "graphc_profile"
@@ -327,4 +349,4 @@ def emit_node(k: KernelCtx) -> None:
     body = SCALAR[k.node.op]
     s = Scalar(k.b, k.math, [v.dtype for v in k.ins], out.dtype, k.attrs)
     ins = [chunks.part_rows(v.broadcast(k.outs[0].shape), part) for v in k.ins]
-    elementwise(k.b, out.shape, ins, [out], lambda xs: [body(s, xs)])
+    speculate_trig(k, lambda: elementwise(k.b, out.shape, ins, [out], lambda xs: [body(s, xs)]))

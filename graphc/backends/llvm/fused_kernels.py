@@ -24,7 +24,14 @@ from graphc.backends.llvm.linalg_kernels import (
     split_operands,
 )
 from graphc.backends.llvm.loops import View, const, elementwise
-from graphc.backends.llvm.lowering import SCALAR, KernelCtx, Scalar, ScratchFn, kernel
+from graphc.backends.llvm.lowering import (
+    SCALAR,
+    KernelCtx,
+    Scalar,
+    ScratchFn,
+    kernel,
+    speculate_trig,
+)
 from graphc.backends.llvm.reduce_kernels import (
     COMBINE,
     divide_by_count,
@@ -56,7 +63,10 @@ def _fused(k: KernelCtx) -> None:
     part, full = k.extras.get("part"), k.outs[0].shape
     outs = [part_rows(o, part) for o in k.outs]
     ins = [part_rows(v.broadcast(full), part) for v in k.ins]
-    elementwise(k.b, outs[0].shape, ins, outs, lambda xs: eval_body(k, k.node.body, xs))
+    body = k.node.body
+    speculate_trig(
+        k, lambda: elementwise(k.b, outs[0].shape, ins, outs, lambda xs: eval_body(k, body, xs))
+    )
 
 
 def _fused_reduce(k: KernelCtx) -> None:

@@ -96,6 +96,37 @@ def error_flag(module: ir.Module) -> ir.GlobalVariable:
     return gv
 
 
+TRIG_OPS = frozenset({"sin", "cos"})
+
+
+def _uses_trig(node: Node) -> bool:
+    body = node.body
+    return node.op.name in TRIG_OPS or (
+        body is not None and any(n.op.name in TRIG_OPS for n in body.nodes)
+    )
+
+
+def speculate_trig(k: KernelCtx, emit: Callable[[], None]) -> None:
+    """Emit an elementwise loop (``emit``) with branch-free sin/cos, which vectorizes, and then
+    the loop again with the exact libm path only if some argument was beyond TRIG_LIMIT (rare:
+    |x| > 1e5). Rerunning is only safe when no output overwrites an input: the codegen says so
+    in ``k.extras["inplace"]`` (absent: assumed unsafe, the exact loop alone is emitted)."""
+    if k.extras.get("inplace", True) or not _uses_trig(k.node):
+        emit()
+        return
+    b = k.b
+    with b.goto_entry_block():
+        flag = b.alloca(ir.IntType(1), name="trig.beyond")
+    b.store(ir.Constant(ir.IntType(1), 0), flag)
+    k.math.speculate = flag
+    try:
+        emit()
+    finally:
+        k.math.speculate = None
+    with b.if_then(b.load(flag), likely=False):
+        emit()
+
+
 KernelFn = Callable[[KernelCtx], None]
 # scratch bytes a kernel needs, from (node, input shapes, output shapes)
 ScratchFn = Callable[[Node, list[tuple[int, ...]], list[tuple[int, ...]]], int]

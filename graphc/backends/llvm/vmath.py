@@ -140,8 +140,9 @@ def erf(a: Arith, x: ir.Value) -> ir.Value:
     return a.select(a.isnan(x), x, a.copysign(y, x))
 
 
-def _sincos(a: Arith, x: ir.Value, quadrant_offset: int, libm: str) -> ir.Value:
-    """sin (offset 0) or cos (offset 1); |x| > TRIG_LIMIT goes to libm for exact reduction."""
+def _sincos(a: Arith, x: ir.Value, quadrant_offset: int, libm: str | None) -> ir.Value:
+    """sin (offset 0) or cos (offset 1); |x| > TRIG_LIMIT goes to libm for exact reduction
+    (without ``libm``: the fast path only, exact within TRIG_LIMIT, for speculating loops)."""
     w = Arith(a.b, a.module, 64)
     xd = x if a.bits == 64 else a.b.fpext(x, w.ty)
     k = w.rint(w.mul(xd, w.c(mc.TWO_OVER_PI)))
@@ -160,6 +161,8 @@ def _sincos(a: Arith, x: ir.Value, quadrant_offset: int, libm: str) -> ir.Value:
     y = w.select(neg, w.neg(y), y)
     if quadrant_offset == 0:
         y = w.select(w.fcmp("==", xd, w.c(0.0)), xd, y)  # keeps the sign of -0.0
+    if libm is None:
+        return y if a.bits == 64 else a.b.fptrunc(y, a.ty)
     return _libm_fallback(a, w, xd, y, libm)
 
 
@@ -186,6 +189,20 @@ def cos(a: Arith, x: ir.Value) -> ir.Value:
     return _sincos(a, x, 1, "cos")
 
 
+def sin_fast(a: Arith, x: ir.Value) -> ir.Value:
+    """sin without the libm branch: exact only for |x| <= TRIG_LIMIT (see MathLib.speculate)."""
+    return _sincos(a, x, 0, None)
+
+
+def cos_fast(a: Arith, x: ir.Value) -> ir.Value:
+    """cos without the libm branch: exact only for |x| <= TRIG_LIMIT."""
+    return _sincos(a, x, 1, None)
+
+
+# functions whose exact form branches to libm (which keeps a loop from vectorizing) and their
+# branch-free forms, exact within TRIG_LIMIT
+SPECULABLE = {"sin": "sin_fast", "cos": "cos_fast"}
+
 FUNCTIONS: dict[str, MathBody] = {
     "exp": exp,
     "expm1": expm1,
@@ -197,6 +214,8 @@ FUNCTIONS: dict[str, MathBody] = {
     "erf": erf,
     "sin": sin,
     "cos": cos,
+    "sin_fast": sin_fast,
+    "cos_fast": cos_fast,
 }
 
 
@@ -206,8 +225,16 @@ class MathLib:
     def __init__(self, module: ir.Module) -> None:
         self.module = module
         self.fns: dict[tuple[str, int], ir.Function] = {}
+        # While set (an i1 alloca), sin/cos are emitted branch-free and OR into it whether an
+        # argument was beyond TRIG_LIMIT: the loop vectorizes, and the caller reruns it exactly
+        # when the flag is set (loops.speculate_trig).
+        self.speculate: ir.Value | None = None
 
     def call(self, name: str, a: Arith, x: ir.Value) -> ir.Value:
+        if self.speculate is not None and name in SPECULABLE:
+            beyond = a.fcmp("u>", a.fabs(x), a.c(mc.TRIG_LIMIT))
+            a.b.store(a.b.or_(a.b.load(self.speculate), beyond), self.speculate)
+            name = SPECULABLE[name]
         return a.b.call(self.function(name, a.bits), [x], fastmath=FM)
 
     def function(self, name: str, bits: int) -> ir.Function:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -175,3 +176,40 @@ def test_math_loops_are_vectorized() -> None:
     ir = fn.llvm_ir(optimized=True)
     assert "<16 x float>" in ir or "<8 x float>" in ir
     assert "@expf" not in ir and "@tanhf" not in ir and "@logf" not in ir
+
+
+def _sin_cos_graph(n: int) -> gc.Function:
+    with gc.Graph("trig"):
+        x = gc.placeholder("x", (n,))
+        return gc.function([x], [gc.sin(x) * 2.0 + 1.0, gc.cos(x)], backend="llvm", threads=1)
+
+
+def test_sin_cos_loops_are_vectorized_and_rerun_exactly_for_huge_arguments() -> None:
+    """The loop runs branch-free (vector code); an argument beyond TRIG_LIMIT makes it rerun
+    with libm's exact reduction, so huge arguments are still right."""
+    fn = _sin_cos_graph(4096)
+    x = np.random.default_rng(5).uniform(-20, 20, 4096).astype(np.float32)
+    fn(x)
+    ir = fn.llvm_ir(optimized=True)
+    assert re.search(r"<(4|8|16) x double>", ir), "sin/cos loop was not vectorized"
+    for huge in ([], [7], [0, 4095], list(range(0, 4096, 97))):
+        xs = x.copy()
+        xs[huge] = np.float32(3.0e7) * np.sign(xs[huge] + 0.5)
+        got_sin, got_cos = fn(xs)
+        want_sin = np.sin(xs.astype(np.float64)) * 2 + 1
+        want_cos = np.cos(xs.astype(np.float64))
+        np.testing.assert_allclose(got_sin, want_sin, rtol=0, atol=4e-7)
+        np.testing.assert_allclose(got_cos, want_cos, rtol=0, atol=4e-7)
+
+
+def test_an_in_place_update_with_huge_arguments_is_exact() -> None:
+    """An update written into its parameter cannot be rerun: that kernel keeps the exact form."""
+    w0 = np.array([0.5, 3.0e7, -1.0e9, 2.0, 1e-3] * 20, np.float32)
+    with gc.Graph("trig_update"):
+        w = gc.parameter("w", w0.copy())
+        x = gc.placeholder("x", (1,))
+        fn = gc.function([x], gc.sum(w * x), updates=[(w, gc.sin(w) * 0.5)], backend="llvm")
+    fn(np.ones(1, np.float32))
+    np.testing.assert_allclose(
+        w.value, np.sin(w0.astype(np.float64)) * 0.5, rtol=0, atol=2e-7
+    )
