@@ -67,15 +67,6 @@ def generate(
 WORKERS_SYMBOL = "graphc_workers"  # i64: threads each forked kernel may use (adaptive.py)
 
 
-def _workers(module: ir.Module, threads: int) -> ir.GlobalVariable:
-    """The module's thread count for forked kernels, a global the executable may lower to 1."""
-    found = module.globals.get(WORKERS_SYMBOL)
-    if found is not None:
-        return found
-    gv = ir.GlobalVariable(module, I64, WORKERS_SYMBOL)
-    gv.initializer = ir.Constant(I64, threads)
-    gv.align = 8
-    return gv
 
 
 def check_supported(graph: Graph) -> None:
@@ -207,7 +198,8 @@ class Emitter:
             block = b.alloca(ir.ArrayType(PTR, len(args)))
         for k, a in enumerate(args):
             b.store(a, b.gep(block, [i64(0), i64(k)], inbounds=True))
-        workers = b.load(_workers(self.module, self.threads), typ=I64)
+        # the thread count is a global the executable may lower to 1 per call (adaptive.py)
+        workers = b.load(lowering.module_i64(self.module, WORKERS_SYMBOL, self.threads), typ=I64)
         b.call(externs.declare_parallel(self.module), [tramp, block, i64(count), workers])
 
     def _view(self, ptr: ir.Value, v: Value) -> View:
@@ -302,9 +294,10 @@ class Emitter:
         lay = self.lay
 
         def span(v: Value) -> tuple[Loc, int, int]:
-            loc = lay.where[lay.alias(v).root]
+            root = lay.alias(v).root
+            loc = lay.where[root]
             start = loc.index if loc.kind == "arena" else 0
-            return loc, start, start + lay.nbytes(lay.alias(v).root)
+            return loc, start, start + lay.nbytes(root)
 
         ins = [span(v) for v in node.inputs]
         for out_loc, lo, hi in (span(v) for v in node.outputs):

@@ -23,6 +23,7 @@ import numpy as np
 # inspection: a process that loads cached object code never needs it (~50+ ms of imports).
 from graphc.backends.llvm import cache, jit, runtime
 from graphc.backends.llvm.adaptive import WorkerChooser
+from graphc.backends.llvm.threads import MAX_THREADS, available_cpus
 from graphc.backends.llvm.variant import CompileReport, Variant
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Node, Value
@@ -241,11 +242,7 @@ MAX_DEFAULT_THREADS = 4  # beyond this a default would mostly add fork/join cost
 def default_threads() -> int:
     """Threads a compiled graph uses unless told otherwise: the CPUs this process may run on,
     at most MAX_DEFAULT_THREADS (measured on 2 vCPUs: 2 threads win at batch 32 to 1024)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_DEFAULT_THREADS))
+    return max(1, min(available_cpus(), MAX_DEFAULT_THREADS))
 
 
 def _threads(options: dict[str, Any]) -> tuple[int, bool]:
@@ -259,8 +256,6 @@ def _threads(options: dict[str, Any]) -> tuple[int, bool]:
             return default_threads(), False
     whole = isinstance(raw, int) and not isinstance(raw, bool)
     threads = int(raw) if whole or (isinstance(raw, str) and raw.strip().isdigit()) else 0
-    from graphc.backends.llvm.threads import MAX_THREADS
-
     if not 1 <= threads <= MAX_THREADS:
         raise BackendError(
             f"{source}={raw!r}: expected a whole number of threads from 1 to {MAX_THREADS}"

@@ -85,15 +85,21 @@ class KernelCtx:
 ERROR_SYMBOL = "graphc_error"
 
 
-def error_flag(module: ir.Module) -> ir.GlobalVariable:
-    """The module's zeroed i64 error flag (0: no error; else the failing node's index + 1)."""
-    found = module.globals.get(ERROR_SYMBOL)
+def module_i64(module: ir.Module, name: str, initial: int) -> ir.GlobalVariable:
+    """The module's i64 global ``name`` (created with ``initial`` on first use): state the
+    executable reads or sets by symbol name."""
+    found = module.globals.get(name)
     if found is not None:
         return found
-    gv = ir.GlobalVariable(module, I64, ERROR_SYMBOL)
-    gv.initializer = ir.Constant(I64, 0)
+    gv = ir.GlobalVariable(module, I64, name)
+    gv.initializer = ir.Constant(I64, initial)
     gv.align = 8
     return gv
+
+
+def error_flag(module: ir.Module) -> ir.GlobalVariable:
+    """The module's zeroed i64 error flag (0: no error; else the failing node's index + 1)."""
+    return module_i64(module, ERROR_SYMBOL, 0)
 
 
 TRIG_OPS = frozenset({"sin", "cos"})

@@ -16,7 +16,6 @@ here if the helper failed).
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 import threading
 import time
@@ -187,7 +186,7 @@ def compile_ahead(names: Sequence[str]) -> None:
     """Start compiling the pieces in ``names`` that are neither loaded nor cached in a helper
     process, so that it overlaps this process compiling the graph that needs them (only with a
     second CPU to run it on)."""
-    if not sys.executable or _cpus() < 2:
+    if not sys.executable or threads.available_cpus() < 2:
         return
     with _lock:
         missing = [
@@ -203,13 +202,6 @@ def compile_ahead(names: Sequence[str]) -> None:
         except OSError:
             return  # no helper: obtain() compiles them here
         _ahead.update(dict.fromkeys(missing, ahead))
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def ensure(name: str) -> None:

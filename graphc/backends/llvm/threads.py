@@ -12,6 +12,14 @@ import threading
 
 MAX_THREADS = 255  # the pool's ticket has 8 bits for the worker count
 
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
 _helpers: dict[str, int] = {}
 _THUNKS: list[object] = []  # ctypes must keep the entry callable alive while threads run
 _start_lock = threading.Lock()

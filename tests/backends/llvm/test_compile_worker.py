@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.backends.llvm import cache, compile_worker, jit, runtime
+from graphc.backends.llvm import cache, compile_worker, jit, runtime, threads
 
 
 def _pool_ir() -> str:
@@ -70,7 +70,7 @@ def _reset_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_cold_start_uses_the_helper(cache_dir, monkeypatch: pytest.MonkeyPatch) -> None:
     _reset_runtime(monkeypatch)
-    monkeypatch.setattr(runtime, "_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
     started: list[list[str]] = []
     real = runtime.Ahead
 
@@ -99,7 +99,7 @@ def test_a_failed_helper_falls_back_to_compiling_here(
     cache_dir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _reset_runtime(monkeypatch)
-    monkeypatch.setattr(runtime, "_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
     monkeypatch.setattr(sys, "executable", "/bin/false")
     fn = _mlp_step()
     assert np.isfinite(float(fn(np.ones((4, 12)))))
@@ -108,7 +108,7 @@ def test_a_failed_helper_falls_back_to_compiling_here(
 
 def test_one_cpu_compiles_everything_here(cache_dir, monkeypatch: pytest.MonkeyPatch) -> None:
     _reset_runtime(monkeypatch)
-    monkeypatch.setattr(runtime, "_cpus", lambda: 1)
+    monkeypatch.setattr(threads, "available_cpus", lambda: 1)
 
     def forbidden(names: list[str], texts: list[str], keys: list[str]) -> None:
         raise AssertionError("no helper process with one CPU")
