@@ -98,7 +98,31 @@ class OpDef:
     infer(in_types, attrs) -> result types, raising ShapeError/DTypeError;
     kernel(*arrays, **attrs) -> array or tuple of arrays (the NumPy reference);
     canon(in_types, attrs) -> attrs in canonical form (e.g. negative axes made positive);
-    vjp(ctx, node, out_grads) -> input gradients (filled by the autodiff issue).
+    vjp(ctx, node, out_grads) -> input gradients (None: no gradient rule).
+
+    Traits: what passes and backends may assume about the op, set where the op is defined and
+    tested as ``node.op.<trait>``, never by the op's name. Flags (all False by default):
+    - ``differentiable``: has a gradient (True by default; False for integer/boolean results);
+    - ``elementwise``: a scalar function applied per element with NumPy broadcasting; the only
+      ops (with constants) allowed in a fused body;
+    - ``commutative``: operands 0 and 1 may swap (CSE, rewrite patterns);
+    - ``has_body``: the node carries a region (the fused ops);
+    - ``elementwise_body``: the body runs per element of the broadcast operands (``fused``), so
+      the node as a whole behaves like an elementwise op;
+    - ``constant_like``: reads no operand; the value is an attribute (``constant``);
+    - ``broadcast``: per element the identity (``broadcast_to``): fusion passes it through;
+    - ``view``: the result is operand 0's elements re-indexed (reshape, transpose, slice ...),
+      so a backend may return a strided view instead of computing it;
+    - ``reduction``: reduces over ``axis`` and ``fused_reduce`` can run it (its name is a
+      ``reduce`` attribute value): sum, mean, max, min, prod;
+    - ``contraction``: sums products over a contracted dimension (matmul, convolutions): a
+      backend runs it on its GEMM.
+    Traits with data:
+    - ``anchor``: for an epilogue op (``fused_matmul``), the op whose result is the body's
+      argument 0 and whose operands are inputs 0-1; ``epilogue_op(anchor)`` is the reverse;
+    - ``batch_split``: {operand index: dim} that shrink with result dim 0 when the result is
+      computed in chunks along it (convolutions, pooling; conv2d_weight_grad only without
+      groups); None: not batch-splittable.
     """
 
     name: str
@@ -113,6 +137,14 @@ class OpDef:
     elementwise: bool = False
     commutative: bool = False
     has_body: bool = False
+    elementwise_body: bool = False
+    constant_like: bool = False
+    broadcast: bool = False
+    view: bool = False
+    reduction: bool = False
+    contraction: bool = False
+    anchor: OpDef | None = None
+    batch_split: dict[int, int] | None = None
     doc: str = ""
 
     def check_attrs(self, attrs: Attrs, in_types: Sequence[TensorType]) -> Attrs:
@@ -157,3 +189,9 @@ def lookup(name: str) -> OpDef:
     from graphc import ops  # noqa: F401  (importing the catalogue fills REGISTRY)
 
     return REGISTRY[name]
+
+
+def epilogue_op(anchor: OpDef) -> OpDef | None:
+    """The registered op that runs ``anchor`` with an elementwise epilogue (``fused_matmul``
+    for ``matmul``); None if there is none."""
+    return next((op for op in REGISTRY.values() if op.anchor is anchor), None)

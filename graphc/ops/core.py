@@ -22,6 +22,7 @@ constant = register(
         arity=0,
         attrs={"value": AttrSpec("array")},
         differentiable=False,
+        constant_like=True,
         doc="a literal array",
     )
 )

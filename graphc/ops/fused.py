@@ -87,7 +87,8 @@ def _fused_kernel(*arrays: np.ndarray, body: Graph) -> tuple[np.ndarray, ...]:
 
 fused = register(OpDef(
     "fused", "fused", _fused_rule, _fused_kernel, arity=None, has_body=True,
-    differentiable=False, doc="an elementwise group: the body per element of the broadcast",
+    elementwise_body=True, differentiable=False,
+    doc="an elementwise group: the body per element of the broadcast",
 ))
 
 # --- fused_reduce -----------------------------------------------------------------------------
@@ -154,10 +155,12 @@ def _epilogue_kernel(base: OpDef):
 fused_matmul = register(OpDef(
     "fused_matmul", "fused", _epilogue_rule(linalg.matmul), _epilogue_kernel(linalg.matmul),
     arity=None, attrs=dict(linalg.matmul.attrs), canon=linalg.matmul.canon, has_body=True,
-    differentiable=False, doc="matmul with an elementwise epilogue (bias, activation ...)",
+    anchor=linalg.matmul, contraction=True, differentiable=False,
+    doc="matmul with an elementwise epilogue (bias, activation ...)",
 ))
 fused_conv2d = register(OpDef(
     "fused_conv2d", "fused", _epilogue_rule(nn.conv2d), _epilogue_kernel(nn.conv2d),
     arity=None, attrs=dict(nn.conv2d.attrs), canon=nn.conv2d.canon, has_body=True,
-    differentiable=False, doc="conv2d with an elementwise epilogue (bias, activation ...)",
+    anchor=nn.conv2d, contraction=True, batch_split={0: 0}, differentiable=False,
+    doc="conv2d with an elementwise epilogue (bias, activation ...)",
 ))

@@ -122,6 +122,7 @@ _BOUNDS = {"begin": AttrSpec("ints"), "end": AttrSpec("ints"), "step": AttrSpec(
 slice = register(OpDef(
     "slice", "shape", lambda t, a: [t[0].with_shape(_slice_shape(t[0].shape, a))], _slice_kernel,
     attrs=_BOUNDS, canon=lambda t, a: canon_slices(t[0].shape, a), vjp=_slice_vjp,
+    view=True,
     doc="x[begin:end:step] on every axis (Python bounds)",
 ))
 

@@ -53,5 +53,5 @@ def _matmul_vjp(e, node, gouts):
 
 matmul = register(OpDef(
     "matmul", "linalg", _matmul_rule, lambda a, b: np.matmul(a, b), arity=2, vjp=_matmul_vjp,
-    doc="matrix product; vectors and batch dims as in np.matmul",
+    contraction=True, doc="matrix product; vectors and batch dims as in np.matmul",
 ))

@@ -270,23 +270,24 @@ def _conv_weight_grad_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
     return [e.conv2d_input_grad(gy, g, input_size=x.type.shape[2:], **a), e.conv2d(x, g, **a)]
 
 
-def _conv_op(name: str, rule, kernel, attrs: dict, vjp, doc: str) -> OpDef:
-    return register(
-        OpDef(name, "nn", rule, kernel, arity=2, attrs=attrs, canon=_canon_window, vjp=vjp, doc=doc)
-    )
+def _conv_op(name: str, rule, kernel, attrs: dict, vjp, doc: str, split: dict) -> OpDef:
+    return register(OpDef(
+        name, "nn", rule, kernel, arity=2, attrs=attrs, canon=_canon_window, vjp=vjp, doc=doc,
+        contraction=True, batch_split=split,
+    ))
 
 
 conv2d = _conv_op(
     "conv2d", _conv_rule, kern.conv2d, _CONV, _conv_vjp,
-    "2-D cross-correlation of x[N,C,H,W] with w[O,C/groups,KH,KW]",
+    "2-D cross-correlation of x[N,C,H,W] with w[O,C/groups,KH,KW]", {0: 0},
 )
 conv2d_input_grad = _conv_op(
     "conv2d_input_grad", _conv_input_grad_rule, kern.conv2d_input_grad, {**_CONV, **_SIZE},
-    _conv_input_grad_vjp, "gradient of conv2d w.r.t. its input (transposed convolution)",
+    _conv_input_grad_vjp, "gradient of conv2d w.r.t. its input (transposed convolution)", {0: 0},
 )
 conv2d_weight_grad = _conv_op(
     "conv2d_weight_grad", _conv_weight_grad_rule, kern.conv2d_weight_grad, {**_CONV, **_KERNEL},
-    _conv_weight_grad_vjp, "gradient of conv2d w.r.t. its weights",
+    _conv_weight_grad_vjp, "gradient of conv2d w.r.t. its weights", {1: 1},
 )
 
 # --- pooling ------------------------------------------------------------------------------
@@ -357,12 +358,10 @@ def _avg_pool_grad_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
 
 
 def _pool_op(name: str, rule, kernel, arity: int, attrs: dict, vjp, doc: str) -> OpDef:
-    return register(
-        OpDef(
-            name, "nn", rule, kernel, arity=arity, attrs=attrs, canon=_canon_window, vjp=vjp,
-            doc=doc,
-        )
-    )
+    return register(OpDef(
+        name, "nn", rule, kernel, arity=arity, attrs=attrs, canon=_canon_window, vjp=vjp, doc=doc,
+        batch_split={i: 0 for i in range(arity)},  # every operand is batch-major
+    ))
 
 
 max_pool2d = _pool_op(

@@ -149,7 +149,8 @@ def _logsumexp_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | N
 
 
 def _reduction(
-    name, kernel, kind=NUMERIC, attrs=_AXES, canon=_canon_axes, rule=None, diff=True, vjp=None
+    name, kernel, kind=NUMERIC, attrs=_AXES, canon=_canon_axes, rule=None, diff=True, vjp=None,
+    fusable=False,
 ):
     return register(
         OpDef(
@@ -161,24 +162,27 @@ def _reduction(
             canon=canon,
             vjp=vjp,
             differentiable=diff,
+            reduction=fusable,
         )
     )
 
 
 sum = _reduction(
-    "sum", lambda x, axis, keepdims: np.sum(x, axis, x.dtype, keepdims=keepdims), vjp=_sum_vjp
+    "sum", lambda x, axis, keepdims: np.sum(x, axis, x.dtype, keepdims=keepdims), vjp=_sum_vjp,
+    fusable=True,
 )
-mean = _reduction("mean", _mean, FLOAT, vjp=_mean_vjp)
+mean = _reduction("mean", _mean, FLOAT, vjp=_mean_vjp, fusable=True)
 max = _reduction(
     "max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims), vjp=_choose_vjp,
-    rule=_reduce_rule(NUMERIC, identity=False),
+    rule=_reduce_rule(NUMERIC, identity=False), fusable=True,
 )
 min = _reduction(
     "min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims), vjp=_choose_vjp,
-    rule=_reduce_rule(NUMERIC, identity=False),
+    rule=_reduce_rule(NUMERIC, identity=False), fusable=True,
 )
 prod = _reduction(
-    "prod", lambda x, axis, keepdims: np.prod(x, axis, x.dtype, keepdims=keepdims), vjp=_prod_vjp
+    "prod", lambda x, axis, keepdims: np.prod(x, axis, x.dtype, keepdims=keepdims), vjp=_prod_vjp,
+    fusable=True,
 )
 logsumexp = _reduction("logsumexp", _logsumexp, FLOAT, vjp=_logsumexp_vjp)
 argmax = _reduction("argmax", _arg(np.argmax), attrs=_AXIS, canon=_canon_axis, rule=_arg_rule,

@@ -118,6 +118,7 @@ def _reshape_vjp(e, node, gouts):
 reshape = register(OpDef(
     "reshape", "shape", lambda t, a: _one(t, a["shape"]), _reshape_kernel,
     attrs={"shape": AttrSpec("dims")}, canon=_canon_reshape, vjp=_reshape_vjp,
+    view=True,
     doc="the same elements in a new shape; one dim may be -1",
 ))
 
@@ -150,6 +151,7 @@ def _transpose_vjp(e, node, gouts):
 transpose = register(OpDef(
     "transpose", "shape", _transpose_rule, lambda x, perm: np.transpose(x, perm),
     attrs={"perm": AttrSpec("ints?", None)}, canon=_canon_transpose, vjp=_transpose_vjp,
+    view=True,
     doc="axes permuted; no perm reverses them",
 ))
 
@@ -177,6 +179,7 @@ broadcast_to = register(OpDef(
     "broadcast_to", "shape", _broadcast_to_rule, _broadcast_to_kernel,
     attrs={"shape": AttrSpec("dims")},
     vjp=lambda e, node, gouts: [e.sum_to(gouts[0], node.inputs[0].type)],
+    view=True, broadcast=True,
     doc="x repeated along broadcast axes (NumPy rules)",
 ))
 
@@ -198,6 +201,7 @@ expand_dims = register(OpDef(
     "expand_dims", "shape", _expand_rule, lambda x, axis: np.expand_dims(x, axis),
     attrs={"axis": AttrSpec("ints")}, canon=_canon_expand,
     vjp=lambda e, node, gouts: [e.squeeze(gouts[0], axis=node.attrs["axis"])],
+    view=True,
     doc="new size-1 axes at the given positions of the result",
 ))
 
@@ -225,6 +229,7 @@ squeeze = register(OpDef(
     lambda t, a: _one(t, tuple(d for i, d in enumerate(t[0].shape) if i not in a["axis"])),
     lambda x, axis: np.squeeze(x, axis=axis),
     attrs={"axis": AttrSpec("ints?", None)}, canon=_canon_squeeze, vjp=_squeeze_vjp,
+    view=True,
     doc="size-1 axes removed (all of them when no axis is given)",
 ))
 
@@ -256,6 +261,7 @@ flatten = register(OpDef(
     "flatten", "shape", _flatten_rule, _flatten_kernel,
     attrs={"start_axis": AttrSpec("int", 0), "end_axis": AttrSpec("int", -1)},
     canon=_canon_flatten, vjp=_reshape_vjp,
+    view=True,
     doc="axes start_axis..end_axis merged into one (PyTorch's flatten)",
 ))
 

@@ -81,7 +81,7 @@ def _scalar_operands(m: Match, e: Emitter) -> Value | None:
 
 
 def _scalar_source(v: Value) -> Value | None:
-    if v.node is None or v.node.op.name != "broadcast_to":
+    if v.node is None or not v.node.op.broadcast:
         return None
     src = v.node.inputs[0]
     arr = constant_value(src)

@@ -20,30 +20,23 @@ from dataclasses import dataclass, field
 
 from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.opdef import epilogue_op
 from graphc.ir.printer import print_graph
 from graphc.ir.types import broadcast_shapes
 from graphc.ops import core
 from graphc.passes.cse import cse
 from graphc.passes.dce import dce
-from graphc.passes.fuse_build import (
-    EPILOGUE_OPS,
-    REDUCE_OPS,
-    Group,
-    build_group,
-    expand,
-    is_scalar_constant,
-)
+from graphc.passes.fuse_build import Group, build_group, expand, is_scalar_constant
 from graphc.passes.manager import register_pass
 from graphc.passes.util import substitute, users_of
 
-EPILOGUE_KINDS = ("matmul", "conv2d")
 DUPLICATE_LIMIT = 8  # producer nodes a reduction may copy when they have other readers
 
 
 def _elementwise(node: Node) -> bool:
     """Fusible per element: elementwise ops, fused groups, and broadcasts (the fused node's
     operands broadcast by themselves)."""
-    return node.op.elementwise or node.op.name in ("fused", "broadcast_to")
+    return node.op.elementwise or node.op.elementwise_body or node.op.broadcast
 
 
 def _weight(node: Node) -> int:
@@ -135,17 +128,17 @@ class Planner:
         for n in self.graph.nodes:
             if _elementwise(n):
                 self._join_producers(n)
-            elif n.op.name in REDUCE_OPS:
+            elif n.op.reduction:
                 self._move_into_reduction(n)
         for n in self.graph.nodes:
-            if n.op.name in REDUCE_OPS and self.group[n].kind == "single":
+            if n.op.reduction and self.group[n].kind == "single":
                 self._duplicate_into_reduction(n)
         self._rejoin()  # copies may have removed the readers that kept groups apart
         for g in self._distinct():
             self._keep_domain(g)
         self._rejoin()  # and so may broadcasts moved out
         for n in self.graph.nodes:  # last: epilogues take whole, final groups
-            if n.op.name in EPILOGUE_OPS:
+            if epilogue_op(n.op) is not None:
                 self._fuse_epilogue(n)
         return self._distinct()
 
@@ -157,7 +150,7 @@ class Planner:
     def _keep_domain(self, g: Group) -> None:
         """A fused node's shape comes from its operands: when absorbed broadcasts were all
         that gave the group its shape, they stay outside as ordinary nodes."""
-        if g.kind in EPILOGUE_KINDS or g.size == 1:
+        if g.epilogue or g.size == 1:
             return
         domain = (g.anchor.inputs[0] if g.kind == "reduce" else g.members[-1].outputs[0]).type
         shapes = [v.type.shape for v in reads(g)]
@@ -165,7 +158,7 @@ class Planner:
             return
         inside = {v for n in g.members + g.dup for v in n.outputs}
         for b in [n for n in g.members + g.dup
-                  if n.op.name == "broadcast_to" and n.inputs[0] not in inside]:
+                  if n.op.broadcast and n.inputs[0] not in inside]:
             self._eject(b)
             if b in g.dup:
                 g.dup.remove(b)
@@ -224,7 +217,7 @@ class Planner:
         stored = v in self.escaping or any(
             not _elementwise(u) and u is not r for u in self.users.get(v, ()))
         needed = self._needed(self.group[src], v)
-        if all(n.op.name == "broadcast_to" for n in needed):
+        if all(n.op.broadcast for n in needed):
             return  # nothing to compute: the reduction reads the value as it is
         if stored or sum(_weight(n) for n in needed) > DUPLICATE_LIMIT:
             why = "is stored for other readers" if stored else "is too large to copy"
@@ -260,7 +253,7 @@ class Planner:
         reason = None
         if len(groups) > 1:
             reason = "multiple consumers (the product is read outside the epilogue)"
-        elif g.kind in EPILOGUE_KINDS:
+        elif g.epilogue:
             reason = f"consumer is already the epilogue of another {g.anchor.op.name}"
         elif g.kind != "elementwise":
             reason = f"consumer is {first.op.name}, not elementwise"
@@ -272,7 +265,7 @@ class Planner:
             for u in readers:
                 self.reasons.setdefault((m, u), reason)
             return
-        g.kind, g.anchor = EPILOGUE_OPS[m.op.name].removeprefix("fused_"), m
+        g.kind, g.anchor = m.op.name, m
         self._merge(g, self.group[m])
 
     def _distinct(self) -> list[Group]:
@@ -292,7 +285,7 @@ class Planner:
     def _why(self, p: Node, n: Node) -> str:
         if self.group[n].dup and p in self.group[n].dup:
             return "duplicated into the reduction (the producer has other consumers)"
-        if self.group[p].kind == "reduce" or p.op.name in REDUCE_OPS:
+        if self.group[p].kind == "reduce" or p.op.reduction:
             return "producer is a reduction (its readers run after it completes)"
         if not _elementwise(n):
             return f"consumer is {n.op.name}, not elementwise"

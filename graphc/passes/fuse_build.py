@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from graphc import ops
 from graphc.ir.graph import Graph, Node, Value, make_node
-from graphc.ir.opdef import lookup
+from graphc.ir.opdef import epilogue_op
 from graphc.ir.types import TensorType
 from graphc.ops import core
 from graphc.passes.dce import dce
 from graphc.passes.rewrite import Match, P, Rule, RuleSet, X, apply_rules
 
-REDUCE_OPS = ("sum", "mean", "max", "min", "prod")
-EPILOGUE_OPS = {"matmul": "fused_matmul", "conv2d": "fused_conv2d"}
-
 
 @dataclass(eq=False)
 class Group:
-    """Nodes that become one kernel. ``kind``: elementwise, reduce, matmul, conv2d, single."""
+    """Nodes that become one kernel. ``kind``: elementwise, reduce, single, or the name of the
+    op an epilogue group is anchored on (matmul, conv2d)."""
 
     kind: str
     members: list[Node]
@@ -27,6 +26,11 @@ class Group:
     @property
     def size(self) -> int:
         return len(self.members) + len(self.dup)
+
+    @property
+    def epilogue(self) -> bool:
+        """Whether the group is an epilogue around its anchor (a matmul, a conv2d)."""
+        return self.anchor is not None and epilogue_op(self.anchor.op) is not None
 
 
 # --- softmax expansion --------------------------------------------------------------------
@@ -96,10 +100,10 @@ class BodyBuilder:
     def copy(self, node: Node) -> None:
         """Append ``node`` (an elementwise op, or a fused node whose body is inlined)."""
         args = [self.read(v) for v in node.inputs]
-        if node.op.name == "broadcast_to":  # per element, a broadcast is the identity
+        if node.op.broadcast:  # per element, a broadcast is the identity
             self.env[node.outputs[0]] = args[0]
             return
-        if node.op.name == "fused":
+        if node.op.elementwise_body:
             inner = dict(zip(node.body.inputs, args, strict=True))  # type: ignore[union-attr]
             for n in node.body.nodes:  # type: ignore[union-attr]
                 new = make_node(n.op, [inner[v] for v in n.inputs], dict(n.attrs), n.loc)
@@ -129,7 +133,7 @@ def build_group(group: Group, yields: list[Value]) -> Node:
     b.body.outputs = [b.env[v] for v in yields]
     dce(b.body)  # a copied fused node may bring ops for results this group does not need
     operands = prefix + b.operands[1 if anchor is not None else 0 :]
-    op = lookup(EPILOGUE_OPS[anchor.op.name] if anchor is not None else "fused")
+    op = epilogue_op(anchor.op) if anchor is not None else ops.fused
     attrs = dict(anchor.attrs) if anchor is not None else {}
     loc = (anchor or group.members[0]).loc
     return make_node(op, operands, attrs, loc, b.body)
@@ -144,4 +148,4 @@ def _build_reduce(group: Group) -> Node:
     b.body.outputs = [b.read(red.inputs[0])]
     dce(b.body)
     attrs = {"reduce": red.op.name, "axis": red.attrs["axis"], "keepdims": red.attrs["keepdims"]}
-    return make_node(lookup("fused_reduce"), b.operands, attrs, red.loc, b.body)
+    return make_node(ops.fused_reduce, b.operands, attrs, red.loc, b.body)

@@ -45,7 +45,7 @@ def _roots(graph: Graph) -> list[Value]:
 
 def constant_value(v: Value) -> np.ndarray | None:
     """The array of a value made by a ``constant`` node, else None."""
-    if v.node is None or v.node.op.name != "constant":
+    if v.node is None or not v.node.op.constant_like:
         return None
     return v.node.attrs["value"]
 
