@@ -1,7 +1,7 @@
 """graphc: a declarative computation-graph compiler (explicit graphs, symbolic gradients)."""
 
 from graphc import data
-from graphc.frontend import init, nn, optim
+from graphc.frontend import init, nn, optim, random
 from graphc.frontend.api import constant, parameter, placeholder
 from graphc.frontend.function import Function, function
 from graphc.frontend.functional import *  # noqa: F403
@@ -39,6 +39,6 @@ __all__ = [
     "constant", "float32", "float64", "function", "int32", "int64", "parameter", "placeholder",
     "print_ir",
     "load_ir", "parse", "save_ir", "verify",
-    "data", "init", "load", "nn", "optim", "save",
+    "data", "init", "load", "nn", "optim", "random", "save",
     "GradCheckError", "GradCheckReport", "check_grad", "grad", "jacobian",
 ]

@@ -7,6 +7,7 @@ from graphc.ops.fused import *  # noqa: F403
 from graphc.ops.indexing import *  # noqa: F403
 from graphc.ops.linalg import *  # noqa: F403
 from graphc.ops.nn import *  # noqa: F403
+from graphc.ops.random import *  # noqa: F403
 from graphc.ops.reduce import *  # noqa: F403
 from graphc.ops.shape import *  # noqa: F403
 

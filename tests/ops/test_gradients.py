@@ -31,6 +31,8 @@ NON_DIFFERENTIABLE: dict[str, str] = {
     "argmax": "integer result",
     "argmin": "integer result",
     "one_hot": "integer operand",
+    "random_bits": "integer key operand and result",
+    "random_uniform": "integer key operand",
 }
 
 

@@ -180,6 +180,7 @@ def load_all() -> None:
         linalg_kernels,
         nn_kernels,
         pool_kernels,
+        random_kernels,
         reduce_kernels,
         scalar_ops,
         shape_kernels,
