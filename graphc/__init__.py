@@ -5,6 +5,7 @@ from graphc.frontend import init, nn, optim, random
 from graphc.frontend.api import constant, parameter, placeholder
 from graphc.frontend.function import Function, function
 from graphc.frontend.functional import *  # noqa: F403
+from graphc.frontend.grad import grad, jacobian
 from graphc.frontend.gradcheck import GradCheckError, GradCheckReport, check_grad
 from graphc.frontend.io import load, save
 from graphc.frontend.tensor import Tensor
@@ -25,7 +26,6 @@ from graphc.ir.parser import parse
 from graphc.ir.printer import print_graph as print_ir
 from graphc.ir.types import DType, TensorType, bool_, float32, float64, int32, int64
 from graphc.ir.verify import verify
-from graphc.passes.autodiff import grad, jacobian
 
 __version__ = "0.1.0"
 

@@ -121,7 +121,7 @@ class Optimizer:
         if (cost is None) == (grads is None):
             raise GraphcError("pass either a scalar cost or the list of gradients, not both")
         if cost is not None:
-            from graphc.passes.autodiff import grad
+            from graphc.frontend.grad import grad
 
             grads = grad(cost, self.params)
         grads = list(grads)  # type: ignore[arg-type]

@@ -19,6 +19,13 @@ class AttributeError_(GraphcError):
     """An op attribute is missing, unknown or out of range."""
 
 
+class UnknownOpError(GraphcError, KeyError):
+    """No op of that name is registered (a KeyError too, as a failed registry lookup)."""
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
 class VerifyError(GraphcError):
     """The IR breaks an invariant (def before use, types, attributes)."""
 

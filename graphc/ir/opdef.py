@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from graphc.ir.errors import AttributeError_
+from graphc.ir.errors import AttributeError_, UnknownOpError
 from graphc.ir.types import DType, TensorType, as_dtype, check_dim
 
 Attrs = dict[str, Any]
@@ -185,10 +185,14 @@ def register(op: OpDef) -> OpDef:
 
 
 def lookup(name: str) -> OpDef:
-    """The registered op called ``name`` (KeyError if none)."""
-    from graphc import ops  # noqa: F401  (importing the catalogue fills REGISTRY)
+    """The registered op called ``name`` (UnknownOpError, a KeyError, if none).
 
-    return REGISTRY[name]
+    The catalogue (graphc.ops, imported by the graphc package) fills REGISTRY; ir itself never
+    imports it."""
+    op = REGISTRY.get(name)
+    if op is None:
+        raise UnknownOpError(f"unknown op {name!r} ({len(REGISTRY)} ops registered)")
+    return op
 
 
 def epilogue_op(anchor: OpDef) -> OpDef | None:

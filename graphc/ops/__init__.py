@@ -1,4 +1,9 @@
-"""The op catalogue: importing this package registers every op in REGISTRY."""
+"""The op catalogue: importing this package registers every op in REGISTRY.
+
+One definition per op (attributes, shape rule, NumPy kernel, VJP, traits); ``evaluate.run_node``
+is the reference evaluation of one node. ops imports only ir and support: layers import
+downward (support <- ir <- ops <- analysis <- {passes, backends} <- frontend <- cli).
+"""
 
 from graphc.ir.opdef import REGISTRY, OpDef
 from graphc.ops.core import *  # noqa: F403

@@ -3,7 +3,8 @@
 ``gradients`` walks the nodes between ``wrt`` and ``cost`` backwards and calls each op's VJP
 rule through an Emitter whose location is the forward node's, marked ``vjp(op)``. Because the
 result is plain IR in the same graph, every pass and backend handles it, and differentiating
-a gradient again (a Hessian-vector product, say) is just another call.
+a gradient again (a Hessian-vector product, say) is just another call. This module works on
+Values and Graphs; ``gc.grad`` and ``gc.jacobian`` (graphc.frontend.grad) wrap it for Tensors.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from graphc.frontend.tensor import Tensor
 from graphc.ir.clone import needed_nodes
 from graphc.ir.emit import Emitter
 from graphc.ir.errors import GradError
@@ -159,44 +159,20 @@ def _result(graph: Graph, w: Value, g: Value | None, used: bool, disconnected: s
     return Emitter(graph, _loc_of(w).derived("grad-zeros")).full_like(w, value=0.0)
 
 
-# --- the user-facing forms --------------------------------------------------------------
-
-
-def _as_tensor(x: object, what: str) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise GradError(f"{what} must be a graphc Tensor, got {type(x).__name__}")
-    return x
-
-
-def grad(cost: Tensor, wrt: Tensor | Sequence[Tensor], disconnected: str = "raise"):
-    """Gradients of a scalar float ``cost``: a list for a list ``wrt``, a Tensor for a Tensor."""
-    single = isinstance(wrt, Tensor)
-    targets = [_as_tensor(t, "wrt") for t in ([wrt] if single else list(wrt))]
-    cost = _as_tensor(cost, "cost")
-    graph = cost.graph
-    for t in targets:
-        if t.graph is not graph:
-            raise GradError(f"{t!r} belongs to graph @{t.graph.name}, the cost to @{graph.name}")
-    values = gradients(graph, cost.ir, [t.ir for t in targets], disconnected)
-    out = [Tensor(v, graph) for v in values]
-    return out[0] if single else out
-
-
-def jacobian(y: Tensor, x: Tensor) -> Tensor:
+def jacobian_value(graph: Graph, y: Value, x: Value) -> Value:
     """dy/dx of shape y.shape + x.shape, one reverse sweep per entry of y (static shape)."""
-    y, x = _as_tensor(y, "y"), _as_tensor(x, "x")
     if not y.type.is_static:
         raise GradError(f"jacobian needs y with a static shape, got {y.type}")
-    if not y.dtype.is_float:
+    if not y.type.dtype.is_float:
         raise GradError(f"jacobian needs a float y, got {y.type}")
-    graph = y.graph
-    e = Emitter(graph, _loc_of(y.ir).derived("jacobian"))
+    shape, dtype = y.type.shape, y.type.dtype
+    e = Emitter(graph, _loc_of(y).derived("jacobian"))
     rows = []
-    for i in range(int(np.prod(y.shape, dtype=np.int64))):
-        pick = np.zeros(y.shape, y.dtype.np)
+    for i in range(int(np.prod(shape, dtype=np.int64))):
+        pick = np.zeros(shape, dtype.np)
         pick.flat[i] = 1  # y[i] as a scalar cost: sum(y * one_hot(i))
-        cost = e.sum(e.mul(y.ir, e.const(pick, y.dtype)), axis=None, keepdims=False)
-        (row,) = gradients(graph, cost, [x.ir], disconnected="zero")
-        rows.append(e.reshape(row, shape=(1, *x.shape)))
+        cost = e.sum(e.mul(y, e.const(pick, dtype)), axis=None, keepdims=False)
+        (row,) = gradients(graph, cost, [x], disconnected="zero")
+        rows.append(e.reshape(row, shape=(1, *x.type.shape)))
     flat = rows[0] if len(rows) == 1 else e.concat(*rows, axis=0)
-    return Tensor(e.reshape(flat, shape=(*y.shape, *x.shape)), graph)
+    return e.reshape(flat, shape=(*shape, *x.type.shape))

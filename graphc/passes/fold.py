@@ -13,6 +13,7 @@ import numpy as np
 from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph, Node, Value, make_node
 from graphc.ops import core
+from graphc.ops.evaluate import run_node
 from graphc.passes.dce import dce
 from graphc.passes.manager import register_pass
 from graphc.passes.util import constant_value, substitute
@@ -33,8 +34,6 @@ def _size(shape: tuple) -> int:
 
 
 def _evaluate(node: Node) -> list[np.ndarray] | None:
-    from graphc.backends.numpy.interpreter import run_node
-
     args = [constant_value(v) for v in node.inputs]
     try:
         with np.errstate(all="ignore"):
