@@ -13,7 +13,7 @@ from benchmarks import hostinfo, memory, report, sandbox
 from benchmarks.harness import Settings, run_workload
 from benchmarks.report import Section
 
-WORKLOADS = ("W1", "M1", "W2", "W3", "W4")  # M1: W1's peak memory per system
+WORKLOADS = ("W1", "M1", "W2", "W3", "W4", "W5")  # M1: W1's peak memory per system
 
 
 _T0 = time.perf_counter()
@@ -30,7 +30,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", metavar="FILE", help="also write the markdown report to FILE")
     p.add_argument("--only", metavar="W1,W3", default=",".join(WORKLOADS),
                    help="comma-separated workloads to run: W1 MLP, M1 its memory, W2 CNN, "
-                   "W3 elementwise, W4 first-call latency (default: all)")
+                   "W3 elementwise, W4 first-call latency, W5 compile time by model size "
+                   "(default: all)")
     p.add_argument("--repeat", type=int, default=100, metavar="N",
                    help="minimum timed runs per system (default 100: 10 blocks spread over the "
                    "run, so a passing slow spell of the machine hits few of them) ...")
@@ -121,8 +122,14 @@ def _w4(args: argparse.Namespace, cfg: Settings) -> list[Section]:
     return w4_latency.sections(args.quick, cfg, _log)
 
 
+def _w5(args: argparse.Namespace, cfg: Settings) -> list[Section]:
+    from benchmarks import w5_compile
+
+    return w5_compile.sections(args.quick, cfg, _log)
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace, Settings], list[Section]]] = {
-    "W1": _w1, "M1": _m1, "W2": _w2, "W3": _w3, "W4": _w4,
+    "W1": _w1, "M1": _m1, "W2": _w2, "W3": _w3, "W4": _w4, "W5": _w5,
 }
 
 

@@ -82,27 +82,31 @@ def child(name: str) -> dict[str, object]:
     return {"status": "ok", "import_s": t1 - t0, "first_s": t2 - t1}
 
 
-def installed_copy(tmp: Path) -> Path:
-    """graphc and benchmarks copied into ``tmp`` and byte-compiled there, as pip installs them.
+def installed_copy(tmp: Path, src: Path = REPO) -> Path:
+    """graphc (from checkout ``src``) and benchmarks copied into ``tmp`` and byte-compiled
+    there, as pip installs them.
 
     Not PYTHONPYCACHEPREFIX: with it set, Python looks for .pyc files only under the prefix, so
     the peers' own .pyc files would be ignored and torch would import from source (3x slower).
     """
     site = tmp / "site"
-    for pkg in ("graphc", "benchmarks"):
-        shutil.copytree(REPO / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    for root, pkg in ((src, "graphc"), (REPO, "benchmarks")):
+        shutil.copytree(root / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(site / "graphc"),
                     str(site / "benchmarks")], check=True)
     return site
 
 
-def run_child(name: str, root: Path, site: Path, timeout: float = 900) -> dict[str, object]:
-    """One fresh process importing from ``site``; adds its whole wall time (start to exit)."""
+def run_child(args: str | list[str], root: Path, site: Path, timeout: float = 900,
+              module: str = "benchmarks.w4_latency") -> dict[str, object]:
+    """One fresh process (``python -m module *args``) importing from ``site``, caches in
+    ``root``; adds its whole wall time (start to exit)."""
     env = {**os.environ, **cache_env(root),
            "PYTHONPATH": str(site) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
     try:  # cwd: `-m` puts it first on sys.path, and the checkout must not shadow the copy
-        done = subprocess.run([sys.executable, "-m", "benchmarks.w4_latency", name], env=env,
+        argv = [args] if isinstance(args, str) else args
+        done = subprocess.run([sys.executable, "-m", module, *argv], env=env,
                               cwd=site, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"status": "failed", "note": f"timed out after {timeout:.0f} s"}
