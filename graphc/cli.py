@@ -42,7 +42,7 @@ class Command:
 
 COMMANDS: dict[str, Command] = {}
 # modules that register more subcommands (opt: the passes, llvm: the llvm backend)
-EXTENSIONS: tuple[str, ...] = ("graphc.commands.opt", "graphc.backends.llvm.cli")
+EXTENSIONS: tuple[str, ...] = ("graphc.commands.opt", "graphc.commands.llvm")
 
 
 def register(command: Command) -> Command:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from graphc.backends.llvm import cache
+from graphc.support import cache
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -4,7 +4,7 @@ The built-in passes are deterministic functions of the IR text (constants, names
 are all in it), so the optimized graph of a repeated ``gc.function`` (a new process with a warm
 disk cache, or the same program built twice) is parsed back instead of recomputed. The key
 covers the input IR, the pass names and the source of graphc's IR, ops and passes. Entries share
-the llvm backend's store (graphc.backends.llvm.cache: same directory, files ``<key>.gpl``,
+the llvm backend's store (graphc.support.cache: same directory, files ``<key>.gpl``,
 atomic writes, checksums, ``GRAPHC_CACHE=0`` disables it). The text carries no parameter
 values: each parsed parameter is bound back to the input graph's cell by its recorded position.
 """
@@ -29,10 +29,10 @@ def source_fingerprint() -> str:
     """A hash of the code that decides a pipeline's output (graphc/__init__ has the version)."""
     root = Path(__file__).resolve().parent.parent
     files = [root / "__init__.py"]
-    files += [p for d in SOURCE_DIRS for p in sorted((root / d).glob("*.py"))]
+    files += [p for d in SOURCE_DIRS for p in sorted((root / d).rglob("*.py"))]
     h = hashlib.sha256()
     for path in files:
-        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
@@ -43,7 +43,7 @@ def cacheable(passes: Sequence[object]) -> bool:
 
 def key(input_ir: str, names: Sequence[str]) -> str:
     """The cache key of running ``names`` on the graph printed as ``input_ir``."""
-    from graphc.backends.llvm import cache
+    from graphc.support import cache
 
     return cache.make_key("pipeline", source_fingerprint(), ",".join(names), input_ir)
 
@@ -60,7 +60,7 @@ def rebind(graph: Graph, source: Graph, positions: Sequence[int]) -> Graph:
 
 def lookup(cache_key: str, source: Graph) -> Graph | None:
     """The cached output for ``source`` with its parameters rebound, or None on a miss."""
-    from graphc.backends.llvm import cache
+    from graphc.support import cache
 
     entry, _ = cache.lookup(cache_key, SUFFIX)
     if entry is None or entry.meta.get("kind") != "pipeline":
@@ -73,7 +73,7 @@ def lookup(cache_key: str, source: Graph) -> Graph | None:
 
 def store(cache_key: str, source: Graph, result: Graph, text: str) -> None:
     """Remember ``result`` (printed as ``text``) as the pipeline's output for ``source``."""
-    from graphc.backends.llvm import cache
+    from graphc.support import cache
 
     cells = {id(v.param): j for j, v in enumerate(source.params)}
     positions = [cells.get(id(v.param)) for v in result.params]

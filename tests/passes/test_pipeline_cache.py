@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.backends.llvm import cache
 from graphc.passes import PassManager, pipeline_cache
 from graphc.passes.manager import PASSES
+from graphc.support import cache
 
 PIPELINE = "canonicalize,cse,fold,dce,fuse,memplan"
 

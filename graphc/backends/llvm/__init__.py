@@ -1,12 +1,14 @@
 """The llvm backend: a whole graph JIT-compiled to one native function with llvmlite.
 
-Pipeline: ``executable.compile_graph`` (per dims binding, cached: ``cache``) -> ``codegen``
-(one module: ``layout`` places buffers in an arena, ``views`` makes transposes/slices free,
-one kernel function per node from the ``lowering`` table: ``scalar_ops``, ``*_kernels``,
-``vmath`` for vectorizable math; big kernels split into chunks, ``chunks``) -> ``jit`` (verify,
-O3 for the host CPU through ``compile_worker``) -> loaded by ``elfload`` (our own loader for
-the objects LLVM emits; MCJIT where it cannot). Shared kernels (the GEMM, the fork/join thread
-pool ``parallel`` whose helper threads ``threads`` starts) live in ``runtime``, compiled once per
-machine (on a cold start in a helper process beside the graph) and declared by ``externs``;
-``adaptive`` picks the thread count per call.
+``executable.compile_graph`` compiles once per binding of the symbolic dims (``variant``), cached
+by ``graphc.support.cache``; ``adaptive`` picks the thread count per call. Subpackages, top down:
+
+- ``codegen/``: the graph as one LLVM module (``emit``): ``layout`` places buffers in the arena,
+  ``views`` makes transposes and slices free, ``chunks`` cuts big kernels for the thread pool.
+- ``kernels/``: the lowering table (``table``) and one module per op family, like ``graphc/ops``.
+- ``native/``: code shared by every graph, compiled once per machine (``runtime``): the packed
+  GEMM, conv through im2col, the fork/join thread pool; ``externs`` declares them in a module.
+- ``irgen/``: IR building helpers (types, loop nests over strided views, vectorizable math).
+- ``toolchain/``: LLVM IR -> object code (``jit``; ``compile_worker`` in a helper process) and
+  our own ELF loader (``elfload``) for cached objects.
 """

@@ -19,15 +19,18 @@ from typing import Any
 
 import numpy as np
 
-# codegen (and through it every kernel module) is imported only on a cache miss or for
-# inspection: a process that loads cached object code never needs it (~50+ ms of imports).
-from graphc.backends.llvm import cache, jit, runtime
 from graphc.backends.llvm.adaptive import WorkerChooser
-from graphc.backends.llvm.threads import MAX_THREADS, available_cpus
+from graphc.backends.llvm.native import runtime
+from graphc.backends.llvm.native.threads import MAX_THREADS, available_cpus
+from graphc.backends.llvm.toolchain import jit
 from graphc.backends.llvm.variant import CompileReport, Variant
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.printer import print_graph
+
+# codegen (and through it every kernel module) is imported only on a cache miss or for
+# inspection: a process that loads cached object code never needs it (~50+ ms of imports).
+from graphc.support import cache
 
 
 def _expected_index(node: Node) -> str:
@@ -43,11 +46,13 @@ def _expected_index(node: Node) -> str:
 
 
 @functools.cache
-def backend_fingerprint(pattern: str = "*.py") -> str:
-    """A hash of this backend's source files: changing the code generator invalidates the cache."""
+def backend_fingerprint(pattern: str = "**/*.py") -> str:
+    """A hash of this backend's source files (``pattern`` relative to the package, subpackages
+    included): changing the code generator invalidates the cache."""
+    root = Path(__file__).parent
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob(pattern)):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(root.glob(pattern)):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
@@ -110,11 +115,11 @@ class LLVMExecutable:
         key = _key(self.text, dims, self.opt_level)
         entry, where = cache.lookup(key)
         if entry is None:
-            from graphc.backends.llvm import codegen
+            from graphc.backends.llvm.codegen import emit
 
             # shared kernels missing too (a cold start): a helper process compiles them meanwhile
             runtime.compile_ahead(runtime.likely_pieces(self.graph))
-            program = codegen.generate(
+            program = emit.generate(
                 self.graph, dims, timings, self.profile_enabled, self.threads
             )
             obj, _ = jit.compile_ir(program.ir_text, timings, self.opt_level)
@@ -201,9 +206,9 @@ class LLVMExecutable:
 
     def llvm_ir(self, dims: dict[str, int] | None = None, optimized: bool = False) -> str:
         """The LLVM IR generated for ``dims`` (the last compiled binding by default)."""
-        from graphc.backends.llvm import codegen
+        from graphc.backends.llvm.codegen import emit
 
-        found = codegen.generate(
+        found = emit.generate(
             self.graph, self._dims_for(dims), None, self.profile_enabled, self.threads
         )
         text = found.ir_text
@@ -221,7 +226,7 @@ class LLVMExecutable:
         """(node, CPU cycles spent so far) per node, busiest first (needs profile=True)."""
         if not self.profile_enabled:
             raise BackendError("compile with profile=True to collect per-node cycle counts")
-        from graphc.backends.llvm.codegen import PROFILE_SYMBOL
+        from graphc.backends.llvm.codegen.emit import PROFILE_SYMBOL
 
         var = self.variant(self._dims_for(dims))
         n = len(self.graph.nodes)

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from graphc.backends.llvm import jit
 from graphc.backends.llvm.adaptive import WorkerChooser
+from graphc.backends.llvm.toolchain import jit
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 RECYCLE_BYTES = 1 << 20  # outputs this big are recycled once the caller drops them

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.backends.llvm import cache
+from graphc.support import cache
 
 ROOT = Path(__file__).resolve().parents[3]
 

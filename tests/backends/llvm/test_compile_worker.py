@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.backends.llvm import cache, compile_worker, jit, runtime, threads
+from graphc.backends.llvm.native import runtime, threads
+from graphc.backends.llvm.toolchain import compile_worker, jit
+from graphc.support import cache
 
 
 def _pool_ir() -> str:

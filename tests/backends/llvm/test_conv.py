@@ -9,9 +9,9 @@ import pytest
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm import conv
-from graphc.backends.llvm.conv import ConvGeom
-from graphc.backends.llvm.kernel_ir import compile_kernels_for_test
+from graphc.backends.llvm.irgen.blocks import compile_kernels_for_test
+from graphc.backends.llvm.native import conv
+from graphc.backends.llvm.native.conv import ConvGeom
 from graphc.ir.errors import BackendError
 
 NP = {"f32": np.float32, "f64": np.float64}

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.backends.llvm import elfload, jit
+from graphc.backends.llvm.toolchain import elfload, jit
 from graphc.ir.errors import BackendError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -205,7 +205,7 @@ def test_host_record_is_reused_and_matches_llvm(
         assert list(cache_dir.glob(f"*{jit.HOST_SUFFIX}"))
         jit._host_record.cache_clear()
         jit.host.cache_clear()
-        from graphc.backends.llvm import cache
+        from graphc.support import cache
 
         cache.clear_memory()
 
@@ -226,7 +226,7 @@ def test_a_corrupt_host_record_is_ignored(cache_dir: Path) -> None:
         expected = jit.host()
         for path in cache_dir.glob(f"*{jit.HOST_SUFFIX}"):
             path.write_bytes(path.read_bytes()[:-3] + b"xyz")
-        from graphc.backends.llvm import cache
+        from graphc.support import cache
 
         cache.clear_memory()
         jit._host_record.cache_clear()

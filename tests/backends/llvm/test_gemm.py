@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from llvmlite import ir
 
-from graphc.backends.llvm import gemm
+from graphc.backends.llvm.native import gemm
 from graphc.ir.errors import BackendError
 
 NP = {"f32": np.float32, "f64": np.float64}

@@ -12,8 +12,8 @@ import pytest
 
 import graphc as gc
 from graphc import ops
-from graphc.backends.llvm import cache
 from graphc.frontend.api import apply
+from graphc.support import cache
 
 HERE = Path(__file__).name
 BACKENDS = ["numpy", "llvm"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.backends.llvm import chunks
+from graphc.backends.llvm.codegen import chunks
 from graphc.backends.llvm.executable import compile_graph, default_threads
 from graphc.ir.errors import BackendError
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.backends.llvm.lowering import missing_lowerings
+from graphc.backends.llvm.kernels import missing_lowerings
 from graphc.frontend.api import apply
 from graphc.ir.opdef import REGISTRY
 from tests.op_cases import Case, all_cases

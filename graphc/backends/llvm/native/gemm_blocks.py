@@ -12,7 +12,7 @@ from functools import cache
 import llvmlite.binding as llvm
 from llvmlite import ir
 
-from graphc.backends.llvm.kernel_ir import (
+from graphc.backends.llvm.irgen.blocks import (
     FLOAT_TYPES,
     I64,
     cold,

@@ -12,16 +12,16 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.irutil import FM_REDUCE, I64, Arith, declare_intrinsic, i64
-from graphc.backends.llvm.loops import View, load, loop_nest, store
-from graphc.backends.llvm.lowering import KernelCtx, kernel
-from graphc.backends.llvm.reduce_kernels import (
+from graphc.backends.llvm.irgen.basics import FM_REDUCE, I64, Arith, declare_intrinsic, i64
+from graphc.backends.llvm.irgen.loops import View, load, loop_nest, store
+from graphc.backends.llvm.kernels.reduce import (
     accumulate,
     divide_by_count,
     identity,
     reduce_views,
     rows,
 )
+from graphc.backends.llvm.kernels.table import KernelCtx, kernel
 from graphc.ir.types import broadcast_shapes
 
 Row = tuple[ir.Value, ir.Value, Callable[[ir.Value], ir.Value]]

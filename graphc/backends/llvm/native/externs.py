@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from graphc.backends.llvm import parallel
-from graphc.backends.llvm.irutil import F32, F64, I64, PTR, VOID
+from graphc.backends.llvm.irgen.basics import F32, F64, I64, PTR, VOID
+from graphc.backends.llvm.native import parallel
 
 _FLOAT = {"f32": F32, "f64": F64}
 

@@ -12,10 +12,10 @@ from dataclasses import replace
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm import conv, externs
-from graphc.backends.llvm.fused_kernels import epilogue_scratch, eval_body, product_view
-from graphc.backends.llvm.loops import View, elementwise
-from graphc.backends.llvm.lowering import KernelCtx, kernel
+from graphc.backends.llvm.irgen.loops import View, elementwise
+from graphc.backends.llvm.kernels.fused import epilogue_scratch, eval_body, product_view
+from graphc.backends.llvm.kernels.table import KernelCtx, kernel
+from graphc.backends.llvm.native import conv, externs
 from graphc.ir.graph import Node
 from graphc.ir.opdef import REGISTRY
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 
 from llvmlite import ir
 
-from graphc.backends.llvm.irutil import i64, memory_type
-from graphc.backends.llvm.loops import View
+from graphc.backends.llvm.irgen.basics import i64, memory_type
+from graphc.backends.llvm.irgen.loops import View
 from graphc.ir.graph import Node
 
 MIN_ELEMENTS = 1 << 16  # elementwise kernels smaller than this are not worth a fork/join
@@ -81,7 +81,7 @@ def plan_split(
     node: Node, in_shapes: list[tuple[int, ...]], out_shape: tuple[int, ...], threads: int = 2
 ) -> Split | None:
     """How ``node``'s kernel splits into chunks, or None when it stays serial."""
-    from graphc.backends.llvm.lowering import KERNEL, SCALAR
+    from graphc.backends.llvm.kernels.table import KERNEL, SCALAR
 
     if not out_shape or math.prod(out_shape) == 0:
         return None

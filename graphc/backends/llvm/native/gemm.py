@@ -32,15 +32,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from graphc.backends.llvm.gemm_kernels import (
-    ELEM_BYTES,
-    GemmConfig,
-    emit_pack_b,
-    emit_pad_rows,
-    emit_tile,
-    gemm_config,
-)
-from graphc.backends.llvm.kernel_ir import (
+from graphc.backends.llvm.irgen.blocks import (
     FLOAT_TYPES,
     I64,
     ceil_div,
@@ -51,6 +43,14 @@ from graphc.backends.llvm.kernel_ir import (
     i64,
     imin,
     new_function,
+)
+from graphc.backends.llvm.native.gemm_blocks import (
+    ELEM_BYTES,
+    GemmConfig,
+    emit_pack_b,
+    emit_pad_rows,
+    emit_tile,
+    gemm_config,
 )
 from graphc.ir.errors import BackendError
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.irutil import FM, FM_REDUCE, I64, call_intrinsic, i64, value_type
-from graphc.backends.llvm.loops import (
+from graphc.backends.llvm.irgen.basics import FM, FM_REDUCE, I64, call_intrinsic, i64, value_type
+from graphc.backends.llvm.irgen.loops import (
     View,
     coalesce,
     elementwise,
@@ -27,7 +27,7 @@ from graphc.backends.llvm.loops import (
     loop_nest,
     store,
 )
-from graphc.backends.llvm.lowering import KernelCtx, kernel
+from graphc.backends.llvm.kernels.table import KernelCtx, kernel
 from graphc.ir.graph import Node
 from graphc.ir.types import DType
 

@@ -20,10 +20,10 @@ from typing import Any, NamedTuple
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.irutil import FM, I64, Arith, declare_intrinsic, i64, value_type
-from graphc.backends.llvm.loops import View, fill, load, loop_nest, store
-from graphc.backends.llvm.lowering import KernelCtx, kernel
-from graphc.backends.llvm.reduce_kernels import accumulate, identity
+from graphc.backends.llvm.irgen.basics import FM, I64, Arith, declare_intrinsic, i64, value_type
+from graphc.backends.llvm.irgen.loops import View, fill, load, loop_nest, store
+from graphc.backends.llvm.kernels.reduce import accumulate, identity
+from graphc.backends.llvm.kernels.table import KernelCtx, kernel
 
 
 def tiles(attrs: dict[str, Any]) -> tuple[int, int] | None:

@@ -20,11 +20,12 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from graphc.backends.llvm import cache, compile_worker, jit, threads
+from graphc.backends.llvm.native import threads
+from graphc.backends.llvm.toolchain import compile_worker, jit
 from graphc.ir.graph import Graph
+from graphc.support import cache
 
 _loaded: dict[str, jit.Loaded] = {}
 _ahead: dict[str, Ahead] = {}  # pieces a helper process is compiling
@@ -34,10 +35,8 @@ AHEAD_TIMEOUT = 300.0  # seconds to wait for the helper before compiling here in
 # must not shadow anything); a fixed command, the file path is the only argument.
 _RUN_SCRIPT = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
 _compile_seconds = [0.0]
-SOURCES = (
-    "gemm*.py", "kernel_ir.py", "runtime.py", "jit.py", "irutil.py", "parallel.py", "threads.py",
-    "compile_worker.py",
-)
+SOURCES = ("native/gemm*.py", "native/parallel.py", "native/threads.py", "native/runtime.py",
+           "irgen/*.py", "toolchain/*.py")  # relative to the backend package
 
 
 def compile_seconds() -> float:
@@ -48,7 +47,7 @@ def compile_seconds() -> float:
 def _build_gemm(dtype: str) -> str:
     from llvmlite import ir
 
-    from graphc.backends.llvm import gemm
+    from graphc.backends.llvm.native import gemm
 
     module = ir.Module(name=f"graphc_runtime_gemm_{dtype}")
     module.triple = jit.host()[0]
@@ -59,7 +58,7 @@ def _build_gemm(dtype: str) -> str:
 def _build_pool() -> str:
     from llvmlite import ir
 
-    from graphc.backends.llvm import parallel
+    from graphc.backends.llvm.native import parallel
 
     module = ir.Module(name="graphc_runtime_pool")
     module.triple = jit.host()[0]
@@ -108,7 +107,7 @@ class Ahead:
 
         self.names, self.keys = names, keys
         self.objects: list[bytes] | None = None
-        script = str(Path(__file__).with_name("compile_worker.py"))
+        script = compile_worker.__file__
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _RUN_SCRIPT, script],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

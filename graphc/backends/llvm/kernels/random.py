@@ -10,9 +10,9 @@ from __future__ import annotations
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.irutil import i64
-from graphc.backends.llvm.loops import View, for_range, load, store
-from graphc.backends.llvm.lowering import KernelCtx, kernel
+from graphc.backends.llvm.irgen.basics import i64
+from graphc.backends.llvm.irgen.loops import View, for_range, load, store
+from graphc.backends.llvm.kernels.table import KernelCtx, kernel
 from graphc.ir.types import float32
 from graphc.ops.random import PARITY, ROTATIONS
 

@@ -10,7 +10,7 @@ from llvmlite import ir
 from graphc.ir.types import DType
 
 if TYPE_CHECKING:
-    from graphc.backends.llvm.vmath import MathLib
+    from graphc.backends.llvm.irgen.vmath import MathLib
 
 # Fast-math: only contraction (a*b+c -> fma). No nnan/ninf/nsz, so special values stay NumPy's.
 FM = ("contract",)

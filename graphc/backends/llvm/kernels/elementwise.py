@@ -7,8 +7,8 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.irutil import FM, I1, call_intrinsic, value_type
-from graphc.backends.llvm.lowering import Scalar, lowers
+from graphc.backends.llvm.irgen.basics import FM, I1, call_intrinsic, value_type
+from graphc.backends.llvm.kernels.table import Scalar, lowers
 from graphc.ir.types import DType
 
 

@@ -15,13 +15,16 @@ from typing import Any
 import numpy as np
 from llvmlite import ir
 
-from graphc.backends.llvm import chunks, externs, jit, lowering, parallel, runtime
-from graphc.backends.llvm.chunks import Split
-from graphc.backends.llvm.irutil import I8, I64, PTR, VOID, i64
-from graphc.backends.llvm.layout import Layout, Loc, plan
-from graphc.backends.llvm.loops import View, elementwise
-from graphc.backends.llvm.lowering import KERNEL, SCALAR, KernelCtx, Scalar, speculate_trig
-from graphc.backends.llvm.vmath import MathLib
+from graphc.backends.llvm.codegen import chunks
+from graphc.backends.llvm.codegen.chunks import Split
+from graphc.backends.llvm.codegen.layout import Layout, Loc, plan
+from graphc.backends.llvm.irgen.basics import I8, I64, PTR, VOID, i64
+from graphc.backends.llvm.irgen.loops import View, elementwise
+from graphc.backends.llvm.irgen.vmath import MathLib
+from graphc.backends.llvm.kernels import table
+from graphc.backends.llvm.kernels.table import KERNEL, SCALAR, KernelCtx, Scalar, speculate_trig
+from graphc.backends.llvm.native import externs, parallel, runtime
+from graphc.backends.llvm.toolchain import jit
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ops import core
@@ -70,7 +73,6 @@ WORKERS_SYMBOL = "graphc_workers"  # i64: threads each forked kernel may use (ad
 
 
 def check_supported(graph: Graph) -> None:
-    lowering.load_all()
     for n in graph.nodes:
         if n.op not in KERNEL and n.op not in SCALAR:
             raise BackendError(
@@ -85,7 +87,7 @@ def _meta(graph: Graph, lay: Layout) -> dict[str, Any]:
         "n_params": lay.n_params,
         "outputs": [[list(lay.shapes[v]), v.type.dtype.name] for v in graph.outputs],
         "arena_bytes": lay.arena_bytes,
-        "error_symbol": lowering.ERROR_SYMBOL,
+        "error_symbol": table.ERROR_SYMBOL,
     }
 
 
@@ -102,7 +104,7 @@ class Emitter:
         self.math = MathLib(module)
         self.consts: dict[int, ir.GlobalVariable] = {}
         self.counters = _profile_counters(module, len(graph.nodes)) if profile else None
-        lowering.error_flag(module)  # always defined: the executable looks it up by name
+        table.error_flag(module)  # always defined: the executable looks it up by name
         self.index = {id(n): i for i, n in enumerate(graph.nodes)}
 
     def emit(self) -> None:
@@ -168,7 +170,7 @@ class Emitter:
     def _call_kernel(self, b: ir.IRBuilder, index: int, node: Node) -> None:
         values = [self.lay.alias(v).root for v in node.inputs] + node.outputs
         locs = [self.lay.where[v] for v in values]
-        needs_scratch = node.op in lowering.SCRATCH
+        needs_scratch = node.op in table.SCRATCH
         split = None
         if self.threads > 1:
             in_shapes = [self.lay.shapes[v] for v in node.inputs]
@@ -199,7 +201,7 @@ class Emitter:
         for k, a in enumerate(args):
             b.store(a, b.gep(block, [i64(0), i64(k)], inbounds=True))
         # the thread count is a global the executable may lower to 1 per call (adaptive.py)
-        workers = b.load(lowering.module_i64(self.module, WORKERS_SYMBOL, self.threads), typ=I64)
+        workers = b.load(table.module_i64(self.module, WORKERS_SYMBOL, self.threads), typ=I64)
         b.call(externs.declare_parallel(self.module), [tramp, block, i64(count), workers])
 
     def _view(self, ptr: ir.Value, v: Value) -> View:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from llvmlite import ir
 
-from graphc.backends.llvm.irutil import I1, I64, i64, memory_type, value_type
+from graphc.backends.llvm.irgen.basics import I1, I64, i64, memory_type, value_type
 from graphc.ir.types import DType
 
 

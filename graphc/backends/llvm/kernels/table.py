@@ -15,9 +15,9 @@ from typing import Any
 
 from llvmlite import ir
 
-from graphc.backends.llvm.irutil import I64, Arith, i64
-from graphc.backends.llvm.loops import View
-from graphc.backends.llvm.vmath import MathLib
+from graphc.backends.llvm.irgen.basics import I64, Arith, i64
+from graphc.backends.llvm.irgen.loops import View
+from graphc.backends.llvm.irgen.vmath import MathLib
 from graphc.ir.graph import Node
 from graphc.ir.opdef import OpDef
 from graphc.ir.types import DType
@@ -170,33 +170,3 @@ def kernel(
         return fn
 
     return register
-
-
-def load_all() -> None:
-    """Import every module that fills the tables."""
-    from graphc.backends.llvm import (  # noqa: F401
-        conv_kernels,
-        fused_kernels,
-        linalg_kernels,
-        nn_kernels,
-        pool_kernels,
-        random_kernels,
-        reduce_kernels,
-        scalar_ops,
-        shape_kernels,
-    )
-
-
-def has_lowering(op: OpDef) -> bool:
-    """True when this backend can compile ``op``."""
-    load_all()
-    return op in SCALAR or op in KERNEL
-
-
-def missing_lowerings() -> list[str]:
-    """Names of catalogue ops this backend cannot compile (a test keeps this empty)."""
-    from graphc.ir.opdef import REGISTRY
-    from graphc.ops import core  # noqa: F401  (fills the registry)
-
-    load_all()
-    return sorted(name for name, op in REGISTRY.items() if not (op in SCALAR or op in KERNEL))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from llvmlite import ir
 
-from graphc.backends.llvm.kernel_ir import (
+from graphc.backends.llvm.irgen.blocks import (
     FLOAT_TYPES,
     I64,
     ceil_div,
@@ -24,7 +24,7 @@ from graphc.backends.llvm.kernel_ir import (
 )
 
 if TYPE_CHECKING:
-    from graphc.backends.llvm.conv import ConvGeom
+    from graphc.backends.llvm.native.conv import ConvGeom
 
 __all__ = ["Geo", "emit_col2im", "emit_im2col"]
 

@@ -22,8 +22,8 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
-from graphc.backends.llvm.irutil import I32, I64, PTR, VOID, i64
-from graphc.backends.llvm.threads import MAX_THREADS
+from graphc.backends.llvm.irgen.basics import I32, I64, PTR, VOID, i64
+from graphc.backends.llvm.native.threads import MAX_THREADS
 
 TICKET, GEN_WORD, FINISHED, JOINING, ASLEEP, BUSY = 0, 1, 16, 17, 32, 48  # i32 word indexes
 FIELD_BITS = 12  # chunks and next chunk: 12 bits each; workers: 8 bits

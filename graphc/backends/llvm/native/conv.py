@@ -27,16 +27,16 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
-from graphc.backends.llvm.gemm import emit_gemm, gemm_workspace_bytes
-from graphc.backends.llvm.gemm_kernels import ELEM_BYTES
-from graphc.backends.llvm.im2col import Geo, emit_col2im, emit_im2col
-from graphc.backends.llvm.kernel_ir import (
+from graphc.backends.llvm.irgen.blocks import (
     FLOAT_TYPES,
     elem_ptr,
     for_range,
     i64,
     new_function,
 )
+from graphc.backends.llvm.native.gemm import emit_gemm, gemm_workspace_bytes
+from graphc.backends.llvm.native.gemm_blocks import ELEM_BYTES
+from graphc.backends.llvm.native.im2col import Geo, emit_col2im, emit_im2col
 from graphc.ir.errors import BackendError
 
 __all__ = [

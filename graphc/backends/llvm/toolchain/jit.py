@@ -18,8 +18,9 @@ from typing import Any
 
 import llvmlite  # the package alone (its version): cheap, unlike llvmlite.binding
 
-from graphc.backends.llvm import cache, compile_worker, elfload
+from graphc.backends.llvm.toolchain import compile_worker, elfload
 from graphc.ir.errors import BackendError
+from graphc.support import cache
 
 OPT_LEVEL = 3
 HOST_SUFFIX = ".host"  # cache entries recording what LLVM detects about this CPU

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm import externs, gemm
-from graphc.backends.llvm.chunks import part_rows
-from graphc.backends.llvm.irutil import i64, value_type
-from graphc.backends.llvm.loops import (
+from graphc.backends.llvm.codegen.chunks import part_rows
+from graphc.backends.llvm.irgen.basics import i64, value_type
+from graphc.backends.llvm.irgen.loops import (
     View,
     address,
     contiguous_strides,
@@ -25,8 +24,9 @@ from graphc.backends.llvm.loops import (
     loop_nest,
     store,
 )
-from graphc.backends.llvm.lowering import KernelCtx, kernel
-from graphc.backends.llvm.reduce_kernels import accumulate
+from graphc.backends.llvm.kernels.reduce import accumulate
+from graphc.backends.llvm.kernels.table import KernelCtx, kernel
+from graphc.backends.llvm.native import externs, gemm
 from graphc.ir.graph import Node
 
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from graphc import ops
-from graphc.backends.llvm.loops import View, contiguous_strides
-from graphc.backends.llvm.lowering import KERNEL, SCALAR, VIEWS
-from graphc.backends.llvm.shape_kernels import sliced
+from graphc.backends.llvm.irgen.loops import View, contiguous_strides
+from graphc.backends.llvm.kernels.shape import sliced
+from graphc.backends.llvm.kernels.table import KERNEL, SCALAR, VIEWS
 from graphc.ir.graph import Graph, Node, Value
 
 if TYPE_CHECKING:
-    from graphc.backends.llvm.layout import Layout
+    from graphc.backends.llvm.codegen.layout import Layout
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,25 @@ import math
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.chunks import part_rows
-from graphc.backends.llvm.irutil import I8, i64
-from graphc.backends.llvm.linalg_kernels import (
+from graphc.backends.llvm.codegen.chunks import part_rows
+from graphc.backends.llvm.irgen.basics import I8, i64
+from graphc.backends.llvm.irgen.loops import View, const, elementwise
+from graphc.backends.llvm.kernels.linalg import (
     gemm_call,
     gemm_scratch,
     matmul_into,
     matmul_shape,
     split_operands,
 )
-from graphc.backends.llvm.loops import View, const, elementwise
-from graphc.backends.llvm.lowering import (
+from graphc.backends.llvm.kernels.reduce import (
+    COMBINE,
+    divide_by_count,
+    identity,
+    keep_shape,
+    reduce_views,
+)
+from graphc.backends.llvm.kernels.shape import copy
+from graphc.backends.llvm.kernels.table import (
     SCALAR,
     KernelCtx,
     Scalar,
@@ -32,14 +40,6 @@ from graphc.backends.llvm.lowering import (
     kernel,
     speculate_trig,
 )
-from graphc.backends.llvm.reduce_kernels import (
-    COMBINE,
-    divide_by_count,
-    identity,
-    keep_shape,
-    reduce_views,
-)
-from graphc.backends.llvm.shape_kernels import copy
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.opdef import REGISTRY
 from graphc.ir.types import broadcast_shapes

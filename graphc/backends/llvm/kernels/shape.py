@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.irutil import I64, i64, value_type
-from graphc.backends.llvm.loops import View, elementwise, fill, load, loop_nest, store
-from graphc.backends.llvm.lowering import KernelCtx, Scalar, kernel
-from graphc.backends.llvm.scalar_ops import cast_value
+from graphc.backends.llvm.irgen.basics import I64, i64, value_type
+from graphc.backends.llvm.irgen.loops import View, elementwise, fill, load, loop_nest, store
+from graphc.backends.llvm.kernels.elementwise import cast_value
+from graphc.backends.llvm.kernels.table import KernelCtx, Scalar, kernel
 from graphc.ir.types import bool_
 from graphc.ops import core
 

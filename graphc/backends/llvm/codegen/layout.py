@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from graphc.backends.llvm import arena
-from graphc.backends.llvm.loops import contiguous_strides
-from graphc.backends.llvm.lowering import KERNEL, SCALAR, SCRATCH
-from graphc.backends.llvm.views import Alias, place_views
+from graphc.backends.llvm.codegen import arena
+from graphc.backends.llvm.codegen.views import Alias, place_views
+from graphc.backends.llvm.irgen.loops import contiguous_strides
+from graphc.backends.llvm.kernels.table import KERNEL, SCALAR, SCRATCH
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ops import core
 
@@ -101,7 +101,7 @@ def _writes_like_elementwise(node: Node, p: Value) -> bool:
     if (node.op in SCALAR and node.op not in KERNEL) or node.op.name in ELEMENTWISE_FUSED:
         return True
     if node.op.name == "fused_matmul":  # w - lr * (a @ b): the GEMM accumulates into w
-        from graphc.backends.llvm.fused_kernels import axpy_form
+        from graphc.backends.llvm.kernels.fused import axpy_form
 
         form = axpy_form(node)
         return form is not None and node.inputs[form[1]] is p and node.inputs[:2].count(p) == 0

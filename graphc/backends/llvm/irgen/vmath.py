@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
-from graphc.backends.llvm import mathconst as mc
-from graphc.backends.llvm.irutil import FM, Arith, float_bits
+from graphc.backends.llvm.irgen import mathconst as mc
+from graphc.backends.llvm.irgen.basics import FM, Arith, float_bits
 
 MathBody = Callable[[Arith, ir.Value], ir.Value]
 
