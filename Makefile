@@ -8,23 +8,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser
+.PHONY: demo test lint bench reliability
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 	$(BIN)/python examples/mlp_digits.py
 
-test: lint browser
+test: lint
 	$(BIN)/python -m pytest
-
-# The explorer's browser test drives headless Chromium: install Debian's packages where missing
-# (as root, or through sudo; no prompt, so CI's clean machine gets them too).
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
-
-browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-		( $(SUDO) apt-get update -q && \
-		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver )
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -45,3 +36,9 @@ bench: $(BENCH_STAMP)
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[test,examples,bench]'
 	touch $(BENCH_STAMP)
+
+# `make reliability`: differential and parser fuzzing, cache faults, killed saves, CLI bad input
+# (all sections at full size, niced: it takes a while); writes reliability/RESULTS.md.
+# `python -m reliability --only fuzz --count 100 --seed 1` runs a share.
+reliability: $(STAMP)
+	nice $(BIN)/python -m reliability
