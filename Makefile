@@ -8,14 +8,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench reliability
+.PHONY: demo test lint bench browser reliability
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 	$(BIN)/python examples/mlp_digits.py
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
+
+# The explorer's browser test drives headless Chromium: install Debian's packages where missing
+# (as root, or through sudo; no prompt, so CI's clean machine gets them too).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		( $(SUDO) apt-get update -q && \
+		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver )
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

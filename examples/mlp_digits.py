@@ -3,6 +3,7 @@
     python examples/mlp_digits.py                      # sklearn's 8x8 digits, numpy backend
     python examples/mlp_digits.py --backend llvm --plot curves.png --save mlp.npz
     python examples/mlp_digits.py --mnist ~/data/mnist # the real MNIST IDX files
+    python examples/mlp_digits.py --report report.html # the explorer page, with the curves
 
 The model is built from gc ops and gc.nn layers; gc.grad differentiates the loss, an optimizer
 turns the gradients into parameter updates, and gc.function compiles one training step (the
@@ -69,6 +70,8 @@ def parser(description: str, epochs: int, lr: float, batch_size: int) -> argpars
     p.add_argument("--dump-ir", action="store_true", help="print the training step's IR")
     p.add_argument("--plot", metavar="FILE.png", help="write loss and accuracy curves")
     p.add_argument("--save", metavar="FILE.npz", help="save the trained parameters")
+    p.add_argument("--report", metavar="FILE.html",
+                   help="write the explorer page of the training step with the curves")
     return p
 
 
@@ -173,6 +176,9 @@ def finish(args: argparse.Namespace, program: Program, curves: dict[str, list[fl
     if args.plot:
         plot(args.plot, curves)
         print(f"wrote {args.plot}")
+    if args.report:
+        program.step.explore(args.report, history=curves)
+        print(f"wrote {args.report}")
     if args.save:
         gc.save(args.save, program.model.params + program.model.state)
         print(f"saved {len(program.model.params + program.model.state)} arrays to {args.save}")

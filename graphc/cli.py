@@ -41,8 +41,10 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
-# modules that register more subcommands (opt: the passes, llvm: the llvm backend)
-EXTENSIONS: tuple[str, ...] = ("graphc.commands.opt", "graphc.commands.llvm")
+# modules that register more subcommands (opt: the passes, llvm: the llvm backend, explore)
+EXTENSIONS: tuple[str, ...] = (
+    "graphc.commands.opt", "graphc.commands.llvm", "graphc.commands.explore",
+)
 
 
 def register(command: Command) -> Command:

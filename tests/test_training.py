@@ -80,8 +80,9 @@ def test_mlp_example_flags(tmp_path, monkeypatch, capsys):
     monkeypatch.delitem(sys.modules, "mlp_digits", raising=False)
     import mlp_digits
 
-    plot, saved = tmp_path / "curves.png", tmp_path / "mlp.npz"
-    argv = ["--epochs", "2", "--dump-ir", "--plot", str(plot), "--save", str(saved)]
+    plot, saved, report = tmp_path / "curves.png", tmp_path / "mlp.npz", tmp_path / "r.html"
+    argv = ["--epochs", "2", "--dump-ir", "--plot", str(plot), "--save", str(saved),
+            "--report", str(report)]
     assert mlp_digits.main(argv) == 0
     out = capsys.readouterr().out
     assert out.startswith("graph @train(") and "adam.m.fc1.w" in out
@@ -90,7 +91,9 @@ def test_mlp_example_flags(tmp_path, monkeypatch, capsys):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with np.load(saved) as f:
         assert sorted(f.files) == ["fc1.b", "fc1.w", "fc2.b", "fc2.w", "out.b", "out.w"]
-    assert sorted(os.listdir(tmp_path)) == ["curves.png", "mlp.npz"]  # no temp files left
+    page = report.read_text()
+    assert "train loss (last " in page and "test accuracy (last " in page  # the curves
+    assert sorted(os.listdir(tmp_path)) == ["curves.png", "mlp.npz", "r.html"]  # no temp files
 
 
 def test_example_reports_a_bad_mnist_directory(tmp_path, monkeypatch, capsys):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -137,6 +138,21 @@ def _unaliased(graph: Graph, inputs: list[np.ndarray], results: list[np.ndarray]
     return out
 
 
+_observers: list[Callable[[Function], None]] = []  # told of every Function made
+
+
+@contextlib.contextmanager
+def watch_functions() -> Iterator[list[Function]]:
+    """Collect every Function compiled inside the block (what a script compiles, for
+    ``graphc explore script.py``)."""
+    made: list[Function] = []
+    _observers.append(made.append)
+    try:
+        yield made
+    finally:
+        _observers.remove(made.append)
+
+
 class Function:
     """A compiled graph: call it with NumPy arrays in the order of its inputs."""
 
@@ -149,6 +165,8 @@ class Function:
         self.passes = passes  # the pass manager that optimized graph (its records and IR)
         self.last_dims: dict[str, int] | None = None
         self._checked: tuple[tuple, dict[str, int]] | None = None  # last signature that passed
+        for tell in _observers:
+            tell(self)
 
     def __call__(self, *args: Any) -> Any:
         arrays = [np.asarray(a) for a in args]
@@ -209,6 +227,16 @@ class Function:
         """Per compiled dims binding: IR build / optimize / codegen / load times, cache hit."""
         return self._llvm().compile_report()
 
+    # -- the explorer page -----------------------------------------------------------------
+    def explore(self, path: str, history: dict[str, list[float]] | None = None,
+                profile: dict[int, float] | None = None, **dims: int) -> str:
+        """Write one self-contained HTML page about this function to ``path`` (graph, passes,
+        fusion, memory plan for ``dims`` or the last call's, kernels; ``history``: training
+        curves by name; ``profile``: seconds per call by node index). Returns ``path``."""
+        from graphc.explorer import write_page
+
+        return write_page(path, self, history=history, profile=profile, dims=dims or None)
+
 
 def function(
     inputs: Sequence[Tensor],
@@ -236,3 +264,13 @@ def function(
     program = manager.run(program)
     executable = compile_for(backend, program, **options)
     return Function(program, executable, len(outs), single, manager)
+
+
+def function_of_graph(graph: Graph, backend: str = "numpy",
+                      passes: str | Sequence[str] | None = None, **options: Any) -> Function:
+    """Compile a whole Graph (e.g. one parsed from a .gir file): its inputs, outputs and
+    updates as they are, through the same pipeline and backend options as ``function``."""
+    manager = make_manager(passes, options)
+    program = manager.run(graph)
+    executable = compile_for(backend, program, **options)
+    return Function(program, executable, len(program.outputs), False, manager)

@@ -9,10 +9,10 @@ import pytest
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.irgen.blocks import compile_kernels_for_test
 from graphc.backends.llvm.native import conv
 from graphc.backends.llvm.native.conv import ConvGeom
 from graphc.ir.errors import BackendError
+from tests.backends.llvm.harness import compile_kernels
 
 NP = {"f32": np.float32, "f64": np.float64}
 EMIT = {"y": conv.emit_conv2d, "gx": conv.emit_conv2d_input_grad,
@@ -40,7 +40,7 @@ def kernels() -> dict[tuple[str, str], Callable[..., None]]:
     module = ir.Module()
     fns = {(gid, kind): emit(module, dt, g) for gid, (dt, g) in GEOMS.items()
            for kind, emit in EMIT.items()}
-    compiled = compile_kernels_for_test(module, [fn.name for fn in fns.values()])
+    compiled = compile_kernels(module, [fn.name for fn in fns.values()])
     return {key: compiled[fn.name] for key, fn in fns.items()}
 
 

@@ -12,6 +12,7 @@ from llvmlite import ir
 
 from graphc.backends.llvm.native import gemm
 from graphc.ir.errors import BackendError
+from tests.backends.llvm.harness import compile_kernels
 
 NP = {"f32": np.float32, "f64": np.float64}
 BATCH = ((2, 3), ((0, 5 * 7), (3 * 7 * 4, 7 * 4), (3 * 5 * 4, 5 * 4)))  # A broadcast over dim 0
@@ -26,7 +27,7 @@ def kernels() -> dict[str, Callable[..., None]]:
     for bits in (256, 128):
         if bits != gemm.gemm_config("f32").bits:
             fns[f"f32@{bits}"] = gemm.emit_gemm(module, "f32", gemm.gemm_config("f32", bits))
-    compiled = gemm.compile_kernels_for_test(module, [fn.name for fn in fns.values()])
+    compiled = compile_kernels(module, [fn.name for fn in fns.values()])
     return {key: compiled[fn.name] for key, fn in fns.items()}
 
 

@@ -41,9 +41,16 @@ def float_bits(bits: int) -> ir.Type:
     return F32 if bits == 32 else F64
 
 
-def i64(n: int) -> ir.Constant:
-    """An i64 constant."""
-    return ir.Constant(I64, n)
+def i64(v: int | ir.Value) -> ir.Value:
+    """An i64 constant from an int, or the value unchanged."""
+    return ir.Constant(I64, v) if isinstance(v, int) else v
+
+
+def align_of(t: ir.Type) -> int:
+    """The natural alignment in bytes of a scalar memory type (also of a vector's elements)."""
+    if isinstance(t, ir.IntType):
+        return max(1, t.width // 8)
+    return 4 if isinstance(t, ir.FloatType) else 8
 
 
 def _suffix(t: ir.Type) -> str:

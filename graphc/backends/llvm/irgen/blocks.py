@@ -1,33 +1,17 @@
-"""Small LLVM IR building blocks shared by the GEMM, conv and pool kernels, and a JIT harness.
-
-The harness (``compile_kernel_for_test``) compiles a module for this host the way the backend
-does (target machine from the host CPU, verify, new pass manager at O3 with vectorization, MCJIT)
-so that kernels can be tested and measured on their own.
-"""
+"""LLVM IR building blocks of the GEMM and conv kernels: vectors, FMA, tiles, functions."""
 
 from __future__ import annotations
 
-import ctypes
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
-
-import llvmlite.binding as llvm
 from llvmlite import ir
 
-I64 = ir.IntType(64)
-I32 = ir.IntType(32)
+from graphc.backends.llvm.irgen.basics import I32, align_of, i64
+
 FLOAT_TYPES: dict[str, ir.Type] = {"f32": ir.FloatType(), "f64": ir.DoubleType()}
 
 
 def dtype_name(t: ir.Type) -> str:
     """'f32' or 'f64' for an LLVM float type."""
     return "f32" if isinstance(t, ir.FloatType) else "f64"
-
-
-def i64(v: int | ir.Value) -> ir.Value:
-    """An i64 constant from an int, or the value unchanged."""
-    return ir.Constant(I64, v) if isinstance(v, int) else v
 
 
 def imin(b: ir.IRBuilder, x: ir.Value, y: ir.Value) -> ir.Value:
@@ -42,26 +26,6 @@ def ceil_div(b: ir.IRBuilder, x: ir.Value, y: int | ir.Value) -> ir.Value:
     return b.sdiv(b.add(i64(x), b.sub(y, i64(1))), y)
 
 
-@contextmanager
-def for_range(
-    b: ir.IRBuilder, start: int | ir.Value, stop: int | ir.Value, step: int | ir.Value = 1,
-    name: str = "i",
-) -> Iterator[ir.Value]:
-    """Emit ``for (i = start; i < stop; i += step)`` around the body; yields i (i64)."""
-    fn, pre = b.function, b.block
-    head, body, done = (fn.append_basic_block(f"{name}.{s}") for s in ("head", "body", "done"))
-    b.branch(head)
-    b.position_at_end(head)
-    idx = b.phi(I64, name)
-    idx.add_incoming(i64(start), pre)
-    b.cbranch(b.icmp_signed("<", idx, i64(stop)), body, done)
-    b.position_at_end(body)
-    yield idx
-    idx.add_incoming(b.add(idx, i64(step)), b.block)
-    b.branch(head)
-    b.position_at_end(done)
-
-
 def elem_ptr(b: ir.IRBuilder, base: ir.Value, *offsets: int | ir.Value) -> ir.Value:
     """Address ``base + sum(offsets)`` in elements."""
     off = i64(offsets[0])
@@ -70,18 +34,14 @@ def elem_ptr(b: ir.IRBuilder, base: ir.Value, *offsets: int | ir.Value) -> ir.Va
     return b.gep(base, [off])
 
 
-def _align(t: ir.Type) -> int:
-    return 4 if isinstance(t, ir.FloatType) else 8
-
-
 def load_vec(b: ir.IRBuilder, ptr: ir.Value, vty: ir.VectorType) -> ir.Value:
     """Unaligned vector load (element alignment only)."""
-    return b.load(b.bitcast(ptr, vty.as_pointer()), align=_align(vty.element))
+    return b.load(b.bitcast(ptr, vty.as_pointer()), align=align_of(vty.element))
 
 
 def store_vec(b: ir.IRBuilder, val: ir.Value, ptr: ir.Value) -> None:
     """Unaligned vector store (element alignment only)."""
-    b.store(val, b.bitcast(ptr, val.type.as_pointer()), align=_align(val.type.element))
+    b.store(val, b.bitcast(ptr, val.type.as_pointer()), align=align_of(val.type.element))
 
 
 def splat(b: ir.IRBuilder, scalar: ir.Value, vty: ir.VectorType) -> ir.Value:
@@ -147,49 +107,3 @@ def transpose_square(b: ir.IRBuilder, rows: list[ir.Value]) -> list[ir.Value]:
 
 def _mask(idx: list[int]) -> ir.Constant:
     return ir.Constant(ir.VectorType(I32, len(idx)), idx)
-
-
-# --- standalone JIT harness (tests and measurements) -------------------------------------
-
-_CTYPES = {"i64": ctypes.c_int64, "float": ctypes.c_float, "double": ctypes.c_double}
-
-
-def host_target_machine(opt: int = 3) -> llvm.TargetMachine:
-    """A target machine for this host's CPU name and features."""
-    llvm.initialize_native_target()  # idempotent; only initialize() itself raises in 0.50
-    llvm.initialize_native_asmprinter()
-    target = llvm.Target.from_triple(llvm.get_process_triple())
-    feats = llvm.get_host_cpu_features().flatten()
-    return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=feats, opt=opt)
-
-
-def optimize_module(mod: llvm.ModuleRef, tm: llvm.TargetMachine, level: int = 3) -> None:
-    """Run the new pass manager's default pipeline at ``level`` with loop vectorization."""
-    pto = llvm.PipelineTuningOptions(speed_level=level)
-    pto.loop_vectorization = pto.slp_vectorization = pto.loop_unrolling = True
-    pb = llvm.create_pass_builder(tm, pto)
-    pb.getModulePassManager().run(mod, pb)
-
-
-def compile_kernel_for_test(module: ir.Module, name: str) -> Callable[..., None]:
-    """JIT ``module`` at O3 for this host and return function ``name`` as a ctypes callable."""
-    return compile_kernels_for_test(module, [name])[name]
-
-
-def compile_kernels_for_test(module: ir.Module, names: list[str]) -> dict[str, Callable[..., None]]:
-    """JIT ``module`` once and return ctypes callables for each of ``names``."""
-    tm = host_target_machine()
-    module.triple, module.data_layout = llvm.get_process_triple(), str(tm.target_data)
-    mod = llvm.parse_assembly(str(module))
-    mod.verify()
-    optimize_module(mod, tm)
-    engine = llvm.create_mcjit_compiler(mod, tm)
-    engine.finalize_object()
-    out = {}
-    for name in names:
-        fnty = module.globals[name].function_type
-        argtypes = [_CTYPES.get(str(a), ctypes.c_void_p) for a in fnty.args]
-        cfunc: Any = ctypes.CFUNCTYPE(None, *argtypes)(engine.get_function_address(name))
-        cfunc.engine = engine  # the engine owns the code: keep it alive as long as the callable
-        out[name] = cfunc
-    return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from llvmlite import ir
 
-from graphc.backends.llvm.irgen.basics import I1, I64, i64, memory_type, value_type
+from graphc.backends.llvm.irgen.basics import I1, I64, align_of, i64, memory_type, value_type
 from graphc.ir.types import DType
 
 
@@ -93,25 +93,22 @@ def coalesce(
 
 @contextmanager
 def for_range(
-    b: ir.IRBuilder, n: int | ir.Value, start: int | ir.Value = 0, interleave: int = 0
+    b: ir.IRBuilder, start: int | ir.Value, stop: int | ir.Value, step: int | ir.Value = 1,
+    name: str = "i", interleave: int = 0,
 ) -> Iterator[ir.Value]:
-    """``for i in range(start, n)``; the body is emitted inside the with-block.
+    """``for (i = start; i < stop; i += step)`` around the with-block's body; yields i (i64).
 
     ``interleave`` > 1 asks the vectorizer to run that many vector iterations side by side."""
-    start_v = i64(start) if isinstance(start, int) else start
-    stop = i64(n) if isinstance(n, int) else n
     pre = b.block
-    head = b.append_basic_block("loop")
-    body = b.append_basic_block("body")
-    done = b.append_basic_block("done")
+    head, body, done = (b.append_basic_block(f"{name}.{s}") for s in ("head", "body", "done"))
     b.branch(head)
     b.position_at_end(head)
-    i = b.phi(I64, "i")
-    i.add_incoming(start_v, pre)
-    b.cbranch(b.icmp_signed("<", i, stop), body, done)
+    i = b.phi(I64, name)
+    i.add_incoming(i64(start), pre)
+    b.cbranch(b.icmp_signed("<", i, i64(stop)), body, done)
     b.position_at_end(body)
     yield i
-    i.add_incoming(b.add(i, i64(1), flags=("nsw", "nuw")), b.block)
+    i.add_incoming(b.add(i, i64(step), flags=("nsw", "nuw")), b.block)
     latch = b.branch(head)
     if interleave > 1:
         latch.set_metadata("llvm.loop", _interleave(b.module, interleave))
@@ -139,7 +136,7 @@ def address(b: ir.IRBuilder, v: View, index: ir.Value) -> ir.Value:
 def load(b: ir.IRBuilder, v: View, index: ir.Value) -> ir.Value:
     """The element at ``index`` as a register value (bool widened from i8 to i1)."""
     mem = memory_type(v.dtype)
-    x = b.load(address(b, v, index), typ=mem, align=_align(mem))
+    x = b.load(address(b, v, index), typ=mem, align=align_of(mem))
     return b.trunc(x, I1) if v.dtype.is_bool else x
 
 
@@ -148,15 +145,7 @@ def store(b: ir.IRBuilder, v: View, index: ir.Value, x: ir.Value) -> None:
     mem = memory_type(v.dtype)
     if v.dtype.is_bool:
         x = b.zext(x, mem)
-    b.store(x, address(b, v, index), align=_align(mem))
-
-
-def _align(t: ir.Type) -> int:
-    return (
-        {1: 1, 8: 1, 32: 4, 64: 8}[t.width]
-        if isinstance(t, ir.IntType)
-        else (4 if isinstance(t, ir.FloatType) else 8)
-    )
+    b.store(x, address(b, v, index), align=align_of(mem))
 
 
 Body = Callable[[list[ir.Value]], list[ir.Value]]
@@ -181,7 +170,7 @@ def elementwise(
             return
         # long inner loops of heavy bodies (vmath) are latency bound: overlap 4 vector chains
         inner_long = level == len(dims) - 1 and dims[level] >= LONG_LOOP
-        with for_range(b, dims[level], interleave=INTERLEAVE if inner_long else 0) as i:
+        with for_range(b, 0, dims[level], interleave=INTERLEAVE if inner_long else 0) as i:
             emit(
                 level + 1,
                 [_step(b, base, i, s[level]) for base, s in zip(bases, strides, strict=True)],
@@ -205,7 +194,7 @@ def loop_nest(b: ir.IRBuilder, dims: Sequence[int]) -> Iterator[list[ir.Value]]:
     if not dims:
         yield []
         return
-    with for_range(b, dims[0]) as i, loop_nest(b, dims[1:]) as rest:
+    with for_range(b, 0, dims[0]) as i, loop_nest(b, dims[1:]) as rest:
         yield [i, *rest]
 
 

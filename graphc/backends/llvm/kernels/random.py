@@ -56,7 +56,7 @@ def _random(k: KernelCtx) -> None:
     k0, k1 = (load(b, key, i64(key.offset + j * key.strides[0])) for j in (0, 1))
     flat = View.dense(out.ptr, out.dtype, (out.size,))
     uniform = k.node.op is ops.random_uniform
-    with for_range(b, out.size) as i:
+    with for_range(b, 0, out.size) as i:
         hi, lo = b.trunc(b.lshr(i, i64(32)), I32), b.trunc(i, I32)
         y0, y1 = threefry(b, k0, k1, hi, lo)
         bits = b.xor(y0, y1)

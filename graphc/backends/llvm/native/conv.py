@@ -27,13 +27,13 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
+from graphc.backends.llvm.irgen.basics import i64
 from graphc.backends.llvm.irgen.blocks import (
     FLOAT_TYPES,
     elem_ptr,
-    for_range,
-    i64,
     new_function,
 )
+from graphc.backends.llvm.irgen.loops import for_range
 from graphc.backends.llvm.native.gemm import emit_gemm, gemm_workspace_bytes
 from graphc.backends.llvm.native.gemm_blocks import ELEM_BYTES
 from graphc.backends.llvm.native.im2col import Geo, emit_col2im, emit_im2col

@@ -32,18 +32,15 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from graphc.backends.llvm.irgen.basics import I64, i64
 from graphc.backends.llvm.irgen.blocks import (
     FLOAT_TYPES,
-    I64,
     ceil_div,
-    compile_kernel_for_test,
-    compile_kernels_for_test,
     elem_ptr,
-    for_range,
-    i64,
     imin,
     new_function,
 )
+from graphc.backends.llvm.irgen.loops import for_range
 from graphc.backends.llvm.native.gemm_blocks import (
     ELEM_BYTES,
     GemmConfig,
@@ -55,8 +52,6 @@ from graphc.backends.llvm.native.gemm_blocks import (
 from graphc.ir.errors import BackendError
 
 __all__ = [
-    "compile_kernel_for_test",
-    "compile_kernels_for_test",
     "emit_batched_gemm",
     "emit_gemm",
     "gemm_config",

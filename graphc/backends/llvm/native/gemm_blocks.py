@@ -9,17 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import llvmlite.binding as llvm
 from llvmlite import ir
 
+from graphc.backends.llvm.irgen.basics import I64, i64
 from graphc.backends.llvm.irgen.blocks import (
     FLOAT_TYPES,
-    I64,
     cold,
     elem_ptr,
     entry_alloca,
-    for_range,
-    i64,
     imin,
     load_vec,
     new_function,
@@ -29,6 +26,8 @@ from graphc.backends.llvm.irgen.blocks import (
     transpose_square,
     vector_fma,
 )
+from graphc.backends.llvm.irgen.loops import for_range
+from graphc.backends.llvm.toolchain import jit
 
 ELEM_BYTES = {"f32": 4, "f64": 8}
 
@@ -39,10 +38,10 @@ ELEM_BYTES = {"f32": 4, "f64": 8}
 @cache
 def host_vector_bits() -> int:
     """Widest vector register of the host CPU in bits (512 with AVX-512F, 256 with AVX)."""
-    feats = llvm.get_host_cpu_features()
-    if feats.get("avx512f"):
+    feats = set(jit.host()[2].split(","))
+    if "+avx512f" in feats:
         return 512
-    return 256 if feats.get("avx") else 128
+    return 256 if "+avx" in feats else 128
 
 
 @dataclass(frozen=True)

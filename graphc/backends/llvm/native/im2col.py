@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from llvmlite import ir
 
+from graphc.backends.llvm.irgen.basics import I64, i64
 from graphc.backends.llvm.irgen.blocks import (
     FLOAT_TYPES,
-    I64,
     ceil_div,
-    for_range,
-    i64,
     imin,
     new_function,
 )
+from graphc.backends.llvm.irgen.loops import for_range
 
 if TYPE_CHECKING:
     from graphc.backends.llvm.native.conv import ConvGeom

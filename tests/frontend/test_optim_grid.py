@@ -1,0 +1,120 @@
+"""gc.optim over the whole grid of options against torch.optim (float64, the same quadratic).
+
+Every combination of every option each optimizer has (momentum with and without dampening or
+Nesterov, weight decay with and without momentum, AdamW with amsgrad, centered RMSprop...)
+runs 8 steps in graphc and in torch.optim; the parameters must agree after each step. Each
+option also must matter: a grid point that differs from its neighbour only in one option must
+give different parameters somewhere in the grid (so an option silently dropped fails).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import graphc as gc
+from graphc.frontend import optim
+
+torch = pytest.importorskip("torch", reason="torch is the reference of this grid")
+
+A = np.array([1.0, 0.5, 2.0, 3.0, 0.25])
+C = np.array([0.3, -1.0, 2.0, 0.5, -0.2])
+W0 = np.array([1.0, 1.0, -1.0, 0.0, 2.0])
+STEPS = 8
+
+
+def _grid(**axes: list) -> list[dict]:
+    keys = list(axes)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*axes.values())]
+
+
+def _sgd_ok(kw: dict) -> bool:
+    if kw["nesterov"] and (kw["momentum"] == 0 or kw["dampening"] != 0):
+        return False
+    return kw["momentum"] > 0 or kw["dampening"] == 0
+
+
+# (graphc class, torch class, option grid); lr is part of every point
+GRIDS = {
+    "SGD": (optim.SGD, "SGD", [kw for kw in _grid(
+        lr=[0.05], momentum=[0.0, 0.9], dampening=[0.0, 0.3], nesterov=[False, True],
+        weight_decay=[0.0, 0.1]) if _sgd_ok(kw)]),
+    "AdaGrad": (optim.AdaGrad, "Adagrad", _grid(
+        lr=[0.3], lr_decay=[0.0, 0.2], weight_decay=[0.0, 0.05],
+        initial_accumulator_value=[0.0, 0.1], eps=[1e-10, 0.1])),
+    "RMSprop": (optim.RMSprop, "RMSprop", _grid(
+        lr=[0.01], alpha=[0.99, 0.8], eps=[1e-8, 0.1], weight_decay=[0.0, 0.1],
+        momentum=[0.0, 0.5], centered=[False, True])),
+    "Adam": (optim.Adam, "Adam", _grid(
+        lr=[0.05], betas=[(0.9, 0.999), (0.8, 0.9)], eps=[1e-8, 0.1], weight_decay=[0.0, 0.1],
+        amsgrad=[False, True])),
+    "AdamW": (optim.AdamW, "AdamW", _grid(
+        lr=[0.05], betas=[(0.9, 0.999), (0.8, 0.9)], eps=[1e-8, 0.1], weight_decay=[0.0, 0.1],
+        amsgrad=[False, True])),
+}
+POINTS = [(name, kw) for name, (_, _, grid) in GRIDS.items() for kw in grid]
+
+
+def _id(point: tuple[str, dict]) -> str:
+    name, kw = point
+    return name + "-" + ",".join(f"{k}={v}" for k, v in kw.items() if k != "lr")
+
+
+_RUNS: dict[str, list[np.ndarray]] = {}
+
+
+def run_graphc(name: str, kw: dict) -> list[np.ndarray]:
+    key = _id((name, kw))
+    if key not in _RUNS:
+        _RUNS[key] = _run_graphc(name, kw)
+    return _RUNS[key]
+
+
+def _run_graphc(name: str, kw: dict) -> list[np.ndarray]:
+    with gc.Graph("quadratic"):
+        w = gc.parameter("w", W0.copy())
+        x = gc.placeholder("x", (), "float64")  # a dummy input: the step reads parameters only
+        g = gc.constant(A) * (w - gc.constant(C)) + x
+        opt = GRIDS[name][0]([w], **kw)
+        step = gc.function([x], [g], updates=opt.updates(grads=[g]))
+    seen = []
+    for _ in range(STEPS):
+        step(np.zeros(()))
+        seen.append(w.value.copy())
+    return seen
+
+
+def run_torch(name: str, kw: dict) -> list[np.ndarray]:
+    w = torch.tensor(W0.copy(), dtype=torch.float64, requires_grad=True)
+    opt = getattr(torch.optim, GRIDS[name][1])([w], **kw)
+    a, c = torch.tensor(A), torch.tensor(C)
+    seen = []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        (0.5 * torch.sum(a * (w - c) ** 2)).backward()
+        opt.step()
+        seen.append(w.detach().numpy().copy())
+    return seen
+
+
+@pytest.mark.parametrize("point", POINTS, ids=_id)
+def test_matches_torch_optim(point: tuple[str, dict]) -> None:
+    name, kw = point
+    for step, (g, t) in enumerate(zip(run_graphc(name, kw), run_torch(name, kw), strict=True)):
+        np.testing.assert_allclose(g, t, rtol=1e-9, atol=1e-12, err_msg=f"step {step + 1}")
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+def test_every_option_changes_the_trajectory(name: str) -> None:
+    """Each option, changed alone, changes the parameters at some point of the grid."""
+    grid = GRIDS[name][2]
+    finals = [run_graphc(name, kw)[-1] for kw in grid]
+    varied = {k for kw in grid for k in kw if len({str(p[k]) for p in grid}) > 1}
+    matters = set()
+    for (i, a), (j, b) in itertools.combinations(enumerate(grid), 2):
+        diff = [k for k in a if a[k] != b[k]]
+        if len(diff) == 1 and not np.allclose(finals[i], finals[j], rtol=1e-12, atol=1e-14):
+            matters.add(diff[0])
+    assert matters == varied, f"{name}: options that never change anything: {varied - matters}"
