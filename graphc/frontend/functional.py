@@ -154,8 +154,13 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
     return apply(ops.avg_pool2d, x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
+from graphc.frontend.einsum import *  # noqa: E402, F403
+from graphc.frontend.sequence import *  # noqa: E402, F403  (arange, sort, gather, cumsum ...)
 from graphc.frontend.shaping import *  # noqa: E402, F403  (shape and linalg functions)
+from graphc.frontend.stats import *  # noqa: E402, F403  (statistics, normalization, dropout)
 
+_MODULES = (__name__, *(f"graphc.frontend.{m}" for m in ("shaping", "stats", "sequence",
+                                                            "einsum")))
 # The op functions are what `from graphc.frontend.functional import *` exports (not the helpers
 # imported above); computed so a new op function cannot be forgotten here.
 __all__ = sorted(
@@ -163,6 +168,6 @@ __all__ = sorted(
     for name, obj in list(globals().items())
     if not name.startswith("_")
     and callable(obj)
-    and getattr(obj, "__module__", "") in (__name__, "graphc.frontend.shaping")
+    and getattr(obj, "__module__", "") in _MODULES
     and name != "getitem"
 )

@@ -14,6 +14,8 @@ from graphc.ops.linalg import *  # noqa: F403
 from graphc.ops.nn import *  # noqa: F403
 from graphc.ops.random import *  # noqa: F403
 from graphc.ops.reduce import *  # noqa: F403
+from graphc.ops.scan import *  # noqa: F403
 from graphc.ops.shape import *  # noqa: F403
+from graphc.ops.special import *  # noqa: F403
 
 __all__ = ["REGISTRY", "OpDef"]

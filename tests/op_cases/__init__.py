@@ -42,6 +42,6 @@ def f32(
 
 
 def all_cases() -> list[Case]:
-    from tests.op_cases import math, nn, random, shape
+    from tests.op_cases import math, nn, random, scan, shape
 
-    return math.CASES + shape.CASES + nn.CASES + random.CASES
+    return math.CASES + shape.CASES + nn.CASES + random.CASES + scan.CASES

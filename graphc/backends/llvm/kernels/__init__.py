@@ -1,7 +1,8 @@
 """The lowering table (``table``: ``@lowers`` scalar bodies, ``@kernel`` loop nests) and its
 entries, one module per op family named like ``graphc/ops/*``: ``elementwise``, ``reduce``,
 ``shape`` (shape and indexing ops), ``linalg``, ``nn`` (softmax, losses) with ``nn_pool`` and
-``nn_conv`` beside it, ``random``, ``fused`` (nodes with a body). Importing this package
+``nn_conv`` beside it, ``random``, ``scan`` (cumsum, argsort, gather), ``special``
+(expm1, stop_gradient, iota), ``fused`` (nodes with a body). Importing this package
 imports every family, so the table is full and never imports its own entries.
 """
 
@@ -14,7 +15,9 @@ from graphc.backends.llvm.kernels import (  # noqa: F401  (each fills the table 
     nn_pool,
     random,
     reduce,
+    scan,
     shape,
+    special,
 )
 from graphc.backends.llvm.kernels.table import KERNEL, SCALAR
 
