@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import graphc as gc  # noqa: E402
-from graphc.frontend.io import atomic_path  # noqa: E402
+from graphc.support.files import atomic_file  # noqa: E402
 
 
 @dataclass
@@ -166,8 +166,8 @@ def plot(path: str, curves: dict[str, list[float]]) -> None:
     ax_acc.plot(epochs, curves["test accuracy"], color="tab:green")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="test accuracy")
     fig.tight_layout()
-    with atomic_path(path) as tmp:  # a crash never leaves a half-written image
-        fig.savefig(tmp, format="png", dpi=100)
+    with atomic_file(path) as f:  # a crash never leaves a half-written image
+        fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
 
 

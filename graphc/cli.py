@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphc.ir.errors import GraphcError
-from graphc.ir.files import atomic_write, load_ir
+from graphc.ir.files import load_ir
 from graphc.ir.graph import Graph, Value
 from graphc.ir.printer import format_string
 from graphc.ir.verify import verify
+from graphc.support.files import atomic_write
 
 
 class CliError(Exception):

@@ -21,7 +21,6 @@ import numpy as np
 
 from graphc.frontend.function import function
 from graphc.frontend.tensor import Tensor
-from graphc.ir.clone import needed_nodes
 from graphc.ir.errors import GradError
 from graphc.ir.graph import Graph, Value
 from graphc.ir.types import DType, TensorType, float64
@@ -29,7 +28,7 @@ from graphc.passes.autodiff import gradients
 
 
 @dataclass(frozen=True)
-class Entry:
+class GradEntry:
     """One compared gradient entry."""
 
     wrt: str
@@ -59,7 +58,7 @@ class GradCheckReport:
     """The outcome: ``ok``, the worst entry, and how many entries were compared."""
 
     ok: bool
-    worst: Entry | None
+    worst: GradEntry | None
     checked: int
     rtol: float
     atol: float
@@ -95,7 +94,7 @@ def _f64(v: Value) -> TensorType:
 
 def _promote(graph: Graph, cost: Value, wrt: Sequence[Value]) -> tuple[Graph, dict[Value, Value]]:
     """The nodes ``cost`` needs, rebuilt at float64; the arguments used become inputs."""
-    nodes = needed_nodes(graph, [cost])
+    nodes = graph.needed([cost])
     used = {v for n in nodes for v in n.inputs} | {cost, *wrt}
     out = Graph(f"{graph.name}_f64")
     vmap = {a: out.add_input(a.name or "arg", _f64(a)) for a in graph.arguments if a in used}
@@ -133,7 +132,7 @@ def _compare(name: str, num: np.ndarray, sym: np.ndarray, rtol: float, atol: flo
     ratio = np.abs(num - sym) / (atol + rtol * np.abs(num))
     ratio = np.where(np.isnan(ratio), np.inf, ratio)  # nan in either is a failure
     i = np.unravel_index(int(np.argmax(ratio)), num.shape)
-    return Entry(name, tuple(int(j) for j in i), float(num[i]), float(sym[i])), float(ratio[i])
+    return GradEntry(name, tuple(int(j) for j in i), float(num[i]), float(sym[i])), float(ratio[i])
 
 
 def _check(graph: Graph, cost: Value, wrt: list[Value], feeds: list[np.ndarray],

@@ -1,10 +1,10 @@
 """Saving and loading parameter values as .npz archives (gc.save / gc.load).
 
 ``params`` is a list of parameter Tensors (keyed by their names) or a dict ``name -> Tensor``
-(keyed by the dict's names, e.g. to load weights saved under other names). Saving writes a
-temporary file in the target's directory and renames it over the target, so a crash never
-leaves a torn file. Loading reads with ``allow_pickle=False``, checks every entry first
-(missing names, shapes, dtypes) and only then assigns, so a failed load changes nothing.
+(keyed by the dict's names, e.g. to load weights saved under other names). Saving writes
+atomically (graphc.support.files), so a crash never leaves a torn file. Loading reads with
+``allow_pickle=False``, checks every entry first (missing names, shapes, dtypes) and only then
+assigns, so a failed load changes nothing.
 Names in the file that ``params`` does not ask for are an error by default (``strict=True``,
 as in PyTorch's ``load_state_dict``); ``strict=False`` ignores them, which loads a subset
 (e.g. the model weights out of a checkpoint that also holds optimizer state).
@@ -12,16 +12,15 @@ as in PyTorch's ``load_state_dict``); ``strict=False`` ignores them, which loads
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from graphc.frontend.tensor import Tensor
 from graphc.ir.errors import GraphcError
+from graphc.support.files import atomic_file
 
 Params = Sequence[Tensor] | Mapping[str, Tensor]
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip entry, or an empty archive
@@ -43,34 +42,11 @@ def _named(params: Params) -> dict[str, Tensor]:
     return table
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """A temporary path beside ``path``, renamed over it when the block finishes without error.
-
-    Readers see the old file or the new one, never a half-written one; on an error the
-    temporary file is removed and ``path`` is untouched.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a saved file is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def save(path: str | os.PathLike, params: Params) -> None:
     """Write the current values of ``params`` to the .npz file ``path`` atomically."""
     arrays = {name: t.value for name, t in _named(params).items()}
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+    with atomic_file(path, fsync=True) as f:  # on disk before the rename makes it visible
         np.savez(f, **arrays)  # a file object: numpy does not append ".npz"
-        f.flush()
-        os.fsync(f.fileno())  # the data is on disk before the rename makes it visible
 
 
 def _read(path: str) -> dict[str, np.ndarray]:

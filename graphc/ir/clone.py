@@ -34,19 +34,6 @@ def clone(graph: Graph, name: str | None = None) -> tuple[Graph, dict[Value, Val
     return out, vmap
 
 
-def needed_nodes(graph: Graph, roots: Sequence[Value]) -> list[Node]:
-    """The nodes ``roots`` depend on, in graph order."""
-    seen: set[Node] = set()
-    stack = [v.node for v in roots if v.node is not None]
-    while stack:
-        n = stack.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        stack.extend(v.node for v in n.inputs if v.node is not None and v.node not in seen)
-    return [n for n in graph.nodes if n in seen]
-
-
 def extract(
     graph: Graph,
     inputs: Sequence[Value],
@@ -56,7 +43,7 @@ def extract(
 ) -> Graph:
     """A new graph computing ``outputs`` and ``updates`` from ``inputs`` and parameters."""
     roots = list(outputs) + [v for _, v in updates]
-    nodes = needed_nodes(graph, roots)
+    nodes = graph.needed(roots)
     used = {v for n in nodes for v in n.inputs} | set(roots) | {p for p, _ in updates}
     missing = [a for a in graph.inputs if a in used and a not in inputs]
     if missing:

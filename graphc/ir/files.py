@@ -1,12 +1,12 @@
-"""Reading and writing IR files (.gir); writes are atomic (temp file, then os.replace)."""
+"""Reading and writing IR files (.gir); writes are atomic (graphc.support.files)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 
 from graphc.ir.graph import Graph
 from graphc.ir.parser import parse
+from graphc.support.files import atomic_write
 
 
 def load_ir(path: str | os.PathLike[str]) -> Graph:
@@ -18,16 +18,3 @@ def load_ir(path: str | os.PathLike[str]) -> Graph:
 def save_ir(graph: Graph, path: str | os.PathLike[str]) -> None:
     """Write ``graph``'s text IR to ``path`` atomically."""
     atomic_write(path, str(graph).encode("utf-8"))
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Replace ``path`` with ``data`` so readers never see a partial file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -159,6 +159,22 @@ class Graph:
         """Inputs, then parameters: the graph's signature order."""
         return self.inputs + self.params
 
+    @property
+    def roots(self) -> list[Value]:
+        """What the graph computes: its results, then its parameter update values."""
+        return list(self.outputs) + [v for _, v in self.updates]
+
+    def needed(self, roots: Sequence[Value] | None = None) -> list[Node]:
+        """The nodes ``roots`` (default: the graph's roots) depend on, in graph order."""
+        seen: set[Node] = set()
+        stack = [v.node for v in (self.roots if roots is None else roots) if v.node is not None]
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(v.node for v in n.inputs if v.node is not None)
+        return [n for n in self.nodes if n in seen]
+
     def values(self) -> Iterator[Value]:
         """Every value: arguments, then node results in order."""
         yield from self.arguments

@@ -1,12 +1,15 @@
-"""The reference evaluation of one node: its op's NumPy kernel (the NumPy backend, constant
-folding and the numerics checks all evaluate nodes this way)."""
+"""The reference evaluation of one node (its op's NumPy kernel) and of a fused body (its ops'
+kernels on whole arrays): the NumPy backend, constant folding and the fused ops' kernels all
+evaluate this way."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
 from graphc.ir.errors import BackendError, GraphcError
-from graphc.ir.graph import Node
+from graphc.ir.graph import Graph, Node
 
 
 def run_node(node: Node, args: list[np.ndarray]) -> list[np.ndarray]:
@@ -22,3 +25,12 @@ def run_node(node: Node, args: list[np.ndarray]) -> list[np.ndarray]:
         raise BackendError(f"{node.describe()}: {type(e).__name__}: {e}") from None
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     return [np.asarray(o) for o in outs]
+
+
+def evaluate_body(body: Graph, args: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The body's yielded values with each argument a whole array (ops broadcast)."""
+    env = dict(zip(body.inputs, args, strict=True))
+    for n in body.nodes:
+        out = n.op.kernel(*(env[v] for v in n.inputs), **n.attrs)
+        env[n.outputs[0]] = np.asarray(out)
+    return [env[v] for v in body.outputs]

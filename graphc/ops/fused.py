@@ -22,8 +22,9 @@ from graphc.ir.opdef import Attrs, AttrSpec, OpDef, register
 from graphc.ir.types import TensorType, broadcast_shapes
 from graphc.ops import core, linalg, nn
 from graphc.ops._rules import canon_axes, reduced_shape
+from graphc.ops.evaluate import evaluate_body
 
-__all__ = ["fused", "fused_conv2d", "fused_matmul", "fused_reduce", "REDUCERS", "eval_body"]
+__all__ = ["fused", "fused_conv2d", "fused_matmul", "fused_reduce", "REDUCERS"]
 
 Types = Sequence[TensorType]
 
@@ -36,7 +37,7 @@ REDUCERS = {
 }
 
 
-# --- body checks and evaluation -----------------------------------------------------------
+# --- body checks -------------------------------------------------------------------------
 
 
 def check_body(body: Graph | None, arg_types: Types) -> list[TensorType]:
@@ -58,15 +59,6 @@ def check_body(body: Graph | None, arg_types: Types) -> list[TensorType]:
     return [v.type for v in body.outputs]
 
 
-def eval_body(body: Graph, args: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """The body's yielded values with each argument a whole array (ops broadcast)."""
-    env = dict(zip(body.inputs, args, strict=True))
-    for n in body.nodes:
-        out = n.op.kernel(*(env[v] for v in n.inputs), **n.attrs)
-        env[n.outputs[0]] = np.asarray(out)
-    return [env[v] for v in body.outputs]
-
-
 def _full(results: list[np.ndarray], shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
     return tuple(np.array(np.broadcast_to(r, shape)) for r in results)
 
@@ -82,7 +74,7 @@ def _fused_rule(in_types: Types, attrs: Attrs, body: Graph | None = None) -> lis
 
 def _fused_kernel(*arrays: np.ndarray, body: Graph) -> tuple[np.ndarray, ...]:
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
-    return _full(eval_body(body, arrays), shape)
+    return _full(evaluate_body(body, arrays), shape)
 
 
 fused = register(OpDef(
@@ -114,7 +106,7 @@ def _reduce_rule(in_types: Types, attrs: Attrs, body: Graph | None = None) -> li
 def _reduce_kernel(*arrays: np.ndarray, body: Graph, reduce: str, axis: tuple[int, ...],
                    keepdims: bool) -> np.ndarray:
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
-    (value,) = eval_body(body, arrays)
+    (value,) = evaluate_body(body, arrays)
     return REDUCERS[reduce](np.broadcast_to(value, shape), axis, keepdims)
 
 
@@ -147,7 +139,7 @@ def _epilogue_rule(base: OpDef):
 def _epilogue_kernel(base: OpDef):
     def kernel(*arrays: np.ndarray, body: Graph, **attrs: object) -> tuple[np.ndarray, ...]:
         product = np.asarray(base.kernel(arrays[0], arrays[1], **attrs))
-        return _full(eval_body(body, [product, *arrays[2:]]), product.shape)
+        return _full(evaluate_body(body, [product, *arrays[2:]]), product.shape)
 
     return kernel
 

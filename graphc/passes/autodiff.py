@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from graphc.ir.clone import needed_nodes
 from graphc.ir.emit import Emitter
 from graphc.ir.errors import GradError
 from graphc.ir.graph import Graph, Node, Value
@@ -54,7 +53,7 @@ def _path(graph: Graph, cost: Value, wrt: Sequence[Value]) -> list[Node]:
     """The nodes on some path from a ``wrt`` value to ``cost``, in graph order."""
     reached = set(wrt)
     path = []
-    for node in needed_nodes(graph, [cost]):
+    for node in graph.needed([cost]):
         if any(v in reached for v in node.inputs):
             path.append(node)
             reached.update(node.outputs)
@@ -145,7 +144,7 @@ def _backward(graph: Graph, cost: Value, wrt: Sequence[Value], disconnected: str
 
 def _drop_unused(graph: Graph, start: int, results: list[Value]) -> None:
     """Remove nodes this call appended that no result needs (e.g. d cost / d placeholder)."""
-    keep = set(needed_nodes(graph, results))
+    keep = set(graph.needed(results))
     graph.nodes[start:] = [n for n in graph.nodes[start:] if n in keep]
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from graphc.ir.graph import Graph
 from graphc.passes.manager import register_pass
-from graphc.passes.util import live_nodes
 
 
 @register_pass("dce")
 def dce(graph: Graph) -> Graph:
     """Remove dead nodes (graph arguments stay: they are the signature)."""
-    live = live_nodes(graph)
+    live = set(graph.needed())
     graph.nodes = [n for n in graph.nodes if n in live]
     return graph

@@ -28,7 +28,7 @@ from graphc.passes.cse import cse
 from graphc.passes.dce import dce
 from graphc.passes.fuse_build import Group, build_group, expand, is_scalar_constant
 from graphc.passes.manager import register_pass
-from graphc.passes.util import substitute, users_of
+from graphc.passes.util import substitute
 
 DUPLICATE_LIMIT = 8  # producer nodes a reduction may copy when they have other readers
 
@@ -91,7 +91,7 @@ class Planner:
         self.graph = graph
         self.order = {n: i for i, n in enumerate(graph.nodes)}
         self.group: dict[Node, Group] = {}
-        self.users = users_of(graph.nodes)
+        self.users = graph.users()
         self.escaping = set(graph.outputs) | {v for _, v in graph.updates}
         self.reasons: dict[tuple[Node, Node], str] = {}
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 
-from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.graph import Graph, Value
 from graphc.ir.loc import UNKNOWN, Loc
 
 
@@ -24,23 +22,6 @@ def substitute(graph: Graph, subst: dict[Value, Value]) -> None:
         n.inputs = [get(v) for v in n.inputs]
     graph.outputs = [get(v) for v in graph.outputs]
     graph.updates = [(p, get(v)) for p, v in graph.updates]
-
-
-def live_nodes(graph: Graph) -> set[Node]:
-    """Nodes the results and updates depend on."""
-    seen: set[Node] = set()
-    stack = [v.node for v in _roots(graph) if v.node is not None]
-    while stack:
-        n = stack.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        stack.extend(v.node for v in n.inputs if v.node is not None)
-    return seen
-
-
-def _roots(graph: Graph) -> list[Value]:
-    return list(graph.outputs) + [v for _, v in graph.updates]
 
 
 def constant_value(v: Value) -> np.ndarray | None:
@@ -65,17 +46,3 @@ def rewrite_loc(loc: Loc, rule: str) -> Loc:
     if loc == UNKNOWN or loc.rule:
         return loc
     return loc.derived(rule)
-
-
-def node_count(graph: Graph) -> int:
-    """Top-level nodes (a fused node counts once)."""
-    return len(graph.nodes)
-
-
-def users_of(nodes: Iterable[Node]) -> dict[Value, list[Node]]:
-    """For each value read by ``nodes``, its readers in order."""
-    table: dict[Value, list[Node]] = {}
-    for n in nodes:
-        for v in n.inputs:
-            table.setdefault(v, []).append(n)
-    return table
