@@ -15,10 +15,11 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from graphc.support.files import atomic_write
 
 MAGIC = b"GRAPHC-LLVM-OBJ\x01"
 SUFFIX = ".gco"  # compiled object code
@@ -122,15 +123,7 @@ def store(key: str, entry: Entry, suffix: str = SUFFIX) -> None:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data, mode=0o600)  # a private cache: its directory is 0700 too
 
 
 def clear_memory() -> None:
