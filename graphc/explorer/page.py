@@ -10,7 +10,7 @@ from typing import Any
 
 from graphc.explorer import collect, svg
 from graphc.explorer.memory import memory_bars
-from graphc.ir.files import atomic_write
+from graphc.support.files import atomic_write
 
 
 def _asset(name: str) -> str:
