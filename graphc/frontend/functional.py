@@ -154,13 +154,14 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
     return apply(ops.avg_pool2d, x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
+from graphc.frontend.attention import *  # noqa: E402, F403
 from graphc.frontend.einsum import *  # noqa: E402, F403
 from graphc.frontend.sequence import *  # noqa: E402, F403  (arange, sort, gather, cumsum ...)
 from graphc.frontend.shaping import *  # noqa: E402, F403  (shape and linalg functions)
 from graphc.frontend.stats import *  # noqa: E402, F403  (statistics, normalization, dropout)
 
 _MODULES = (__name__, *(f"graphc.frontend.{m}" for m in ("shaping", "stats", "sequence",
-                                                            "einsum")))
+                                                            "einsum", "attention")))
 # The op functions are what `from graphc.frontend.functional import *` exports (not the helpers
 # imported above); computed so a new op function cannot be forgotten here.
 __all__ = sorted(

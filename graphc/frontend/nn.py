@@ -294,5 +294,8 @@ def batch_norm(x: Tensor, name: str | None = None, training: bool = True,
     return BatchNorm(name, momentum, eps, affine)(x, training)
 
 
+from graphc.frontend.layers import *  # noqa: E402, F403  (transformer-era layers)
+from graphc.frontend.layers import __all__ as _layers  # noqa: E402
+
 __all__ = ["BatchNorm", "Conv2d", "Dense", "Layer", "batch_norm", "conv2d", "dense",
-           "free_name", "parameter_in"]
+           "free_name", "parameter_in", *_layers]

@@ -65,6 +65,8 @@ NOT_SWAPPABLE: dict[str, str] = {
     "slice_grad": "operand 1 is the output gradient of a smaller shape",
     "take": "integer indices against float table",
     "take_grad": "integer indices against float gradient",
+    "gather": "integer indices against float values",
+    "gather_grad": "integer indices against float gradient",
     "softmax_cross_entropy": "integer labels against float logits",
     "mse": "symmetric by definition: mean((a - b)^2)",
     "fused": "bodies are built by fusion; operand order is covered by the pass tests",
