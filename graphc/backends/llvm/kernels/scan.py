@@ -40,7 +40,7 @@ def _cumsum(k: KernelCtx) -> None:
     acc = _accumulator(b, ty)
     with loop_nest(b, [outer, inner]) as (o, r):
         b.store(ir.Constant(ty, 0), acc)
-        with for_range(b, n) as j:
+        with for_range(b, 0, n) as j:
             at = offset3(b, o, b.sub(i64(n - 1), j) if k.attrs["reverse"] else j, r, n, inner)
             total = add(b.load(acc, typ=ty), load(b, fx, at))
             b.store(total, acc)
@@ -61,7 +61,7 @@ def _argsort(k: KernelCtx) -> None:
     with loop_nest(b, [outer, inner, n]) as (o, r, i):
         xi = load(b, fx, offset3(b, o, i, r, n, inner))
         b.store(i64(0), count)
-        with for_range(b, n) as j:
+        with for_range(b, 0, n) as j:
             xj = load(b, fx, offset3(b, o, j, r, n, inner))
             tie_first = b.and_(_tied(b, xj, xi), b.icmp_signed("<", j, i))
             first = b.or_(_before(b, xj, xi, k.attrs["descending"]), tie_first)
