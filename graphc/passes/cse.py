@@ -14,7 +14,7 @@ import numpy as np
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.printer import print_graph
 from graphc.passes.manager import register_pass
-from graphc.passes.util import substitute
+from graphc.passes.util import Rewriter
 
 
 def attr_key(value: Any) -> Any:
@@ -43,19 +43,14 @@ def cse(graph: Graph) -> Graph:
     """Replace each node equal to an earlier one by that earlier node's results."""
     order = {v: i for i, v in enumerate(graph.arguments)}
     seen: dict[tuple, Node] = {}
-    subst: dict[Value, Value] = {}
-    kept: list[Node] = []
-    for n in graph.nodes:
-        n.inputs = [subst.get(v, v) for v in n.inputs]
+    rw = Rewriter(graph)
+    for n in rw.walk():
         key = node_key(n, order)
         first = seen.get(key)
         if first is not None:
-            subst.update(zip(n.outputs, first.outputs, strict=True))
+            rw.replace(n, first.outputs)
             continue
         seen[key] = n
-        kept.append(n)
         for v in n.outputs:
             order[v] = len(order)
-    graph.nodes = kept
-    substitute(graph, subst)
-    return graph
+    return rw.finish()

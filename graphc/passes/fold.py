@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from graphc.ir.errors import GraphcError
-from graphc.ir.graph import Graph, Node, Value, make_node
+from graphc.ir.graph import Graph, Node, make_node
 from graphc.ops import core
 from graphc.ops.evaluate import run_node
 from graphc.passes.dce import dce
 from graphc.passes.manager import register_pass
-from graphc.passes.util import constant_value, substitute
+from graphc.passes.util import Rewriter, constant_value
 
 FOLD_LIMIT = 4096  # elements per folded result
 
@@ -49,18 +49,13 @@ def _evaluate(node: Node) -> list[np.ndarray] | None:
 @register_pass("fold")
 def fold(graph: Graph) -> Graph:
     """Replace constant-operand nodes by ``constant`` nodes holding their results."""
-    subst: dict[Value, Value] = {}
-    out: list[Node] = []
-    for n in graph.nodes:
-        n.inputs = [subst.get(v, v) for v in n.inputs]
+    rw = Rewriter(graph)
+    for n in rw.walk():
         results = _evaluate(n) if _foldable(n) else None
         if results is None:
-            out.append(n)
             continue
-        for v, arr in zip(n.outputs, results, strict=True):
-            const = make_node(core.constant, [], {"value": np.array(arr)}, n.loc)
-            out.append(const)
-            subst[v] = const.output
-    graph.nodes = out
-    substitute(graph, subst)
-    return dce(graph)  # the operands folded away are usually dead now
+        consts = [make_node(core.constant, [], {"value": np.array(r)}, n.loc) for r in results]
+        for c in consts:
+            rw.insert(c)
+        rw.replace(n, [c.output for c in consts])
+    return dce(rw.finish())  # the operands folded away are usually dead now

@@ -28,7 +28,7 @@ from graphc.passes.cse import cse
 from graphc.passes.dce import dce
 from graphc.passes.fuse_build import Group, build_group, expand, is_scalar_constant
 from graphc.passes.manager import register_pass
-from graphc.passes.util import substitute
+from graphc.passes.util import Rewriter
 
 DUPLICATE_LIMIT = 8  # producer nodes a reduction may copy when they have other readers
 
@@ -339,23 +339,21 @@ def _emit(graph: Graph, planner: Planner, groups: list[Group]) -> Graph:
     first = [min(order[n] for n in g.members) for g in groups]
     ranked = _ranked(_condensed(groups, planner.group), first)
     read = {v for g in groups for v in reads(g)}
-    escaping = set(graph.outputs) | {v for _, v in graph.updates}
-    subst: dict[Value, Value] = {}
-    nodes: list[Node] = []
+    escaping = set(graph.roots)
+    rw = Rewriter(graph)  # the kernels' order is the ranking: no walk, every node inserted
     for i in ranked:
         g = groups[i]
         if g.size == 1 or (g.kind == "elementwise" and len(g.members) == 1):
-            nodes.extend(g.members)
+            for n in g.members:
+                rw.insert(n)
             continue
         yields = _yields(g, read | escaping)
         if not yields:  # every reader took a copy (duplicated into reductions): dead
             continue
         node = build_group(g, yields)
-        nodes.append(node)
-        subst.update(zip(yields, node.outputs, strict=True))
-    graph.nodes = nodes
-    substitute(graph, subst)
-    return graph
+        rw.insert(node)
+        rw.replace(yields, node.outputs)
+    return rw.finish()
 
 
 def _yields(g: Group, needed: set[Value]) -> list[Value]:

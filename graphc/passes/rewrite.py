@@ -17,7 +17,7 @@ from typing import Any
 from graphc.ir.emit import Emitter
 from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph, Node, Value
-from graphc.passes.util import rewrite_loc, splat_value, substitute
+from graphc.passes.util import Rewriter, rewrite_loc, splat_value
 
 MAX_SWEEPS = 32
 
@@ -158,18 +158,14 @@ def _try_rules(rules: RuleSet, node: Node, graph: Graph) -> Value | None:
 
 
 def _sweep(graph: Graph, rules: RuleSet) -> int:
-    old, graph.nodes = graph.nodes, []
-    subst: dict[Value, Value] = {}
+    rw = Rewriter(graph)
     fired = 0
-    for node in old:
-        node.inputs = [subst.get(v, v) for v in node.inputs]
+    for node in rw.walk():
         new = _try_rules(rules, node, graph) if len(node.outputs) == 1 else None
-        if new is None:
-            graph.nodes.append(node)
-            continue
-        subst[node.outputs[0]] = new
-        fired += 1
-    substitute(graph, subst)
+        if new is not None:
+            rw.replace(node, [new])
+            fired += 1
+    rw.finish()
     return fired
 
 

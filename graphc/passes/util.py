@@ -2,26 +2,71 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import numpy as np
 
-from graphc.ir.graph import Graph, Value
+from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.loc import UNKNOWN, Loc
 
 
-def substitute(graph: Graph, subst: dict[Value, Value]) -> None:
-    """Rewire every read of a key of ``subst`` (node operands, results, updates) in place."""
-    if not subst:
-        return
+class Rewriter:
+    """The one way a pass rebuilds ``graph.nodes`` (xDSL's rewriter, tinygrad's graph_rewrite).
 
-    def get(v: Value) -> Value:
-        while v in subst:
-            v = subst[v]
+    ``walk()`` yields the nodes in order, each with its operands already read through the
+    replacements made so far; a yielded node is kept unless the pass calls ``replace`` or
+    ``erase`` on it. New nodes go in with ``insert`` (or an Emitter on the graph: during the
+    rewrite ``graph.nodes`` is the new list, so emitted nodes land before the node being
+    visited). A pass that orders nodes itself skips ``walk`` and inserts everything.
+    ``finish()`` reads every operand, result and update through the replacements.
+    """
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.old, graph.nodes = graph.nodes, []
+        self.subst: dict[Value, Value] = {}
+        self._dropped: set[Node] = set()
+
+    def value(self, v: Value) -> Value:
+        """What ``v`` reads as now (replacements chain)."""
+        while v in self.subst:
+            v = self.subst[v]
         return v
 
-    for n in graph.nodes:
-        n.inputs = [get(v) for v in n.inputs]
-    graph.outputs = [get(v) for v in graph.outputs]
-    graph.updates = [(p, get(v)) for p, v in graph.updates]
+    def walk(self) -> Iterator[Node]:
+        for node in self.old:
+            node.inputs = [self.value(v) for v in node.inputs]
+            yield node
+            if node not in self._dropped:
+                self.graph.nodes.append(node)
+
+    def insert(self, node: Node) -> None:
+        """Append ``node`` to the new node list."""
+        self.graph.nodes.append(node)
+
+    def replace(self, old: Node | Sequence[Value], new: Sequence[Value]) -> None:
+        """Read ``new`` wherever ``old``'s results (or the values ``old``) were read; a node
+        given as ``old`` is dropped."""
+        if isinstance(old, Node):
+            self._dropped.add(old)
+            old = old.outputs
+        for o, n in zip(old, new, strict=True):
+            if o is not n:
+                self.subst[o] = n
+
+    def erase(self, node: Node) -> None:
+        """Drop ``node`` (its results must be unread or replaced)."""
+        self._dropped.add(node)
+
+    def finish(self) -> Graph:
+        """Rewire every read through the replacements; the rebuilt graph."""
+        g, get = self.graph, self.value
+        if self.subst:
+            for n in g.nodes:
+                n.inputs = [get(v) for v in n.inputs]
+            g.outputs = [get(v) for v in g.outputs]
+            g.updates = [(p, get(v)) for p, v in g.updates]
+        return g
 
 
 def constant_value(v: Value) -> np.ndarray | None:
