@@ -8,6 +8,7 @@ from graphc.frontend.functional import *  # noqa: F403
 from graphc.frontend.grad import grad, jacobian
 from graphc.frontend.gradcheck import GradCheckError, GradCheckReport, check_grad
 from graphc.frontend.io import load, save
+from graphc.frontend.summary import summary
 from graphc.frontend.tensor import Tensor
 from graphc.ir.errors import (
     BackendError,
@@ -39,6 +40,6 @@ __all__ = [
     "constant", "float32", "float64", "function", "int32", "int64", "parameter", "placeholder",
     "print_ir",
     "load_ir", "parse", "save_ir", "verify",
-    "data", "init", "load", "nn", "optim", "random", "save",
+    "data", "init", "load", "nn", "optim", "random", "save", "summary",
     "GradCheckError", "GradCheckReport", "check_grad", "grad", "jacobian",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from graphc.frontend import functional as fn
+from graphc.frontend import schedules
 from graphc.frontend.nn import parameter_in
 from graphc.frontend.tensor import Tensor
 from graphc.ir.errors import GraphcError
@@ -307,4 +308,21 @@ class AdamW(Adam):
 
 Adagrad = AdaGrad  # PyTorch's spelling
 
-__all__ = ["SGD", "AdaGrad", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop"]
+
+def clip_grad_norm(grads: Sequence[Tensor], max_norm: float,
+                   eps: float = 1e-6) -> tuple[list[Tensor], Tensor]:
+    """(gradients scaled so their global L2 norm is at most ``max_norm``, the norm before),
+    in the graph, as torch.nn.utils.clip_grad_norm_: scale = min(1, max_norm / (norm + eps))."""
+    grads = list(grads)
+    if not grads or max_norm <= 0:
+        raise GraphcError("clip_grad_norm needs gradients and max_norm > 0")
+    total = fn.sum(fn.square(grads[0]))
+    for g in grads[1:]:
+        total = total + _like(fn.sum(fn.square(g)), grads[0])
+    norm = fn.sqrt(total)
+    scale = fn.minimum(max_norm / (norm + eps), 1.0)
+    return [g * _like(scale, g) for g in grads], norm
+
+
+__all__ = ["SGD", "AdaGrad", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop",
+           "clip_grad_norm", "schedules"]
