@@ -116,7 +116,8 @@ class OpDef:
     - ``reduction``: reduces over ``axis`` and ``fused_reduce`` can run it (its name is a
       ``reduce`` attribute value): sum, mean, max, min, prod;
     - ``contraction``: sums products over a contracted dimension (matmul, convolutions): a
-      backend runs it on its GEMM.
+      backend runs it on its GEMM;
+    - ``nonnegative``: every result element is >= 0 or nan (exp, sqrt, relu, softmax ...).
     Traits with data:
     - ``anchor``: for an epilogue op (``fused_matmul``), the op whose result is the body's
       argument 0 and whose operands are inputs 0-1; ``epilogue_op(anchor)`` is the reverse;
@@ -143,6 +144,7 @@ class OpDef:
     view: bool = False
     reduction: bool = False
     contraction: bool = False
+    nonnegative: bool = False
     anchor: OpDef | None = None
     batch_split: dict[int, int] | None = None
     doc: str = ""
@@ -193,6 +195,11 @@ def lookup(name: str) -> OpDef:
     if op is None:
         raise UnknownOpError(f"unknown op {name!r} ({len(REGISTRY)} ops registered)")
     return op
+
+
+def ops_with(trait: str) -> tuple[str, ...]:
+    """Names of the registered ops with flag ``trait`` set (for rewrite patterns)."""
+    return tuple(name for name, op in REGISTRY.items() if getattr(op, trait))
 
 
 def epilogue_op(anchor: OpDef) -> OpDef | None:

@@ -52,7 +52,9 @@ def _relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, x.dtype.type(0))
 
 
-def _unary(name: str, kernel, kind: str = FLOAT, attrs=None, doc: str = "", d=None) -> OpDef:
+def _unary(
+    name: str, kernel, kind: str = FLOAT, attrs=None, doc: str = "", d=None, nonneg=False
+) -> OpDef:
     """Register a unary op; ``d(e, x, y, g, attrs) -> dx`` is its gradient rule (None: zero)."""
     return register(
         OpDef(
@@ -64,6 +66,7 @@ def _unary(name: str, kernel, kind: str = FLOAT, attrs=None, doc: str = "", d=No
             attrs=attrs or {},
             vjp=_unary_vjp(d),
             elementwise=True,
+            nonnegative=nonneg,
             differentiable=kind != BOOL,
             doc=doc,
         )
@@ -119,17 +122,22 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 # forward result. Subgradients at kinks follow PyTorch: abs'(0) = 0, relu'(0) = 0, and
 # sign/floor/ceil have zero gradient everywhere (None: no gradient node at all).
 neg = _unary("neg", np.negative, NUMERIC, doc="-x", d=lambda e, x, y, g, a: e.neg(g))
-abs = _unary("abs", np.abs, NUMERIC, doc="|x|", d=lambda e, x, y, g, a: e.mul(g, e.sign(x)))
+abs = _unary("abs", np.abs, NUMERIC, doc="|x|", d=lambda e, x, y, g, a: e.mul(g, e.sign(x)),
+             nonneg=True)
 sign = _unary("sign", np.sign, NUMERIC, doc="-1, 0 or 1")
-exp = _unary("exp", np.exp, d=lambda e, x, y, g, a: e.mul(g, y))
+exp = _unary("exp", np.exp, d=lambda e, x, y, g, a: e.mul(g, y), nonneg=True)
 log = _unary("log", np.log, d=lambda e, x, y, g, a: e.div(g, x))
 log1p = _unary("log1p", np.log1p, d=lambda e, x, y, g, a: e.div(g, e.add(x, _c(e, 1, x))))
-sqrt = _unary("sqrt", np.sqrt, d=lambda e, x, y, g, a: e.div(e.mul(g, _c(e, 0.5, g)), y))
+sqrt = _unary(
+    "sqrt", np.sqrt, d=lambda e, x, y, g, a: e.div(e.mul(g, _c(e, 0.5, g)), y), nonneg=True
+)
 rsqrt = _unary(
     "rsqrt", _rsqrt, doc="1 / sqrt(x)",
     d=lambda e, x, y, g, a: e.mul(g, e.mul(_c(e, -0.5, y), e.mul(y, e.square(y)))),
 )
-square = _unary("square", np.square, NUMERIC, d=lambda e, x, y, g, a: e.mul(g, e.add(x, x)))
+square = _unary(
+    "square", np.square, NUMERIC, d=lambda e, x, y, g, a: e.mul(g, e.add(x, x)), nonneg=True
+)
 reciprocal = _unary(
     "reciprocal", _reciprocal, d=lambda e, x, y, g, a: e.neg(e.mul(g, e.square(y)))
 )
@@ -139,7 +147,8 @@ tanh = _unary(
     "tanh", np.tanh, d=lambda e, x, y, g, a: e.mul(g, e.sub(_c(e, 1, y), e.square(y)))
 )
 sigmoid = _unary(
-    "sigmoid", _sigmoid, d=lambda e, x, y, g, a: e.mul(g, e.mul(y, e.sub(_c(e, 1, y), y)))
+    "sigmoid", _sigmoid, d=lambda e, x, y, g, a: e.mul(g, e.mul(y, e.sub(_c(e, 1, y), y))),
+    nonneg=True,
 )
 
 
@@ -150,7 +159,8 @@ def _where_positive(e: Emitter, x: Value, g: Value, otherwise) -> Value:
 
 
 relu = _unary(
-    "relu", _relu, NUMERIC, d=lambda e, x, y, g, a: _where_positive(e, x, g, lambda z: z)
+    "relu", _relu, NUMERIC, d=lambda e, x, y, g, a: _where_positive(e, x, g, lambda z: z),
+    nonneg=True,
 )
 leaky_relu = _unary(
     "leaky_relu", _leaky_relu, attrs=_ALPHA,
@@ -165,7 +175,7 @@ elu = _unary(
 )
 softplus = _unary(
     "softplus", lambda x: np.logaddexp(x.dtype.type(0), x),
-    d=lambda e, x, y, g, a: e.mul(g, e.sigmoid(x)),
+    d=lambda e, x, y, g, a: e.mul(g, e.sigmoid(x)), nonneg=True,
 )
 
 

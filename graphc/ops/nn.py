@@ -78,16 +78,14 @@ def _log_softmax_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
     return [e.sub(g, e.mul(e.exp(y), e.sum(g, axis=(axis,), keepdims=True)))]
 
 
-def _axis_op(name: str, kernel, vjp, doc: str) -> OpDef:
-    return register(
-        OpDef(
-            name, "nn", _float_same, kernel, attrs={"axis": AttrSpec("int", -1)},
-            canon=_canon_softmax, vjp=vjp, doc=doc,
-        )
-    )
+def _axis_op(name: str, kernel, vjp, doc: str, nonneg: bool = False) -> OpDef:
+    return register(OpDef(
+        name, "nn", _float_same, kernel, attrs={"axis": AttrSpec("int", -1)},
+        canon=_canon_softmax, vjp=vjp, doc=doc, nonnegative=nonneg,
+    ))
 
 
-softmax = _axis_op("softmax", _softmax, _softmax_vjp, "exp(x) / sum(exp(x)) along axis")
+softmax = _axis_op("softmax", _softmax, _softmax_vjp, "exp(x) / sum(exp(x)) along axis", True)
 log_softmax = _axis_op("log_softmax", _log_softmax, _log_softmax_vjp, "x - logsumexp(x) along axis")
 
 # --- losses -------------------------------------------------------------------------------

@@ -14,18 +14,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from graphc import ops  # noqa: F401  (the catalogue fills the registry ops_with reads)
 from graphc.ir.emit import Emitter
 from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.opdef import ops_with
 from graphc.passes.dce import dce
 from graphc.passes.manager import register_pass
 from graphc.passes.rewrite import Lit, Match, P, Rule, RuleSet, Var, X, Y, apply_rules
 from graphc.passes.util import constant_value
 
 ZERO, ONE = Lit(0.0), Lit(1.0)
-REDUCTIONS = ("sum", "mean", "max", "min", "prod")
+REDUCTIONS = ops_with("reduction")
 VIEWS = ("reshape", "flatten", "expand_dims", "squeeze")
-# ops whose results are >= 0 (or nan): exp(log(x)) == x for them
-NONNEGATIVE = ("exp", "sigmoid", "softplus", "relu", "abs", "square", "sqrt", "softmax")
+NONNEGATIVE = ops_with("nonnegative")  # exp(log(x)) == x for them
 
 
 def _x(m: Match, e: Emitter) -> Value:

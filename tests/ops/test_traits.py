@@ -64,3 +64,12 @@ def test_body_traits_need_a_body():
         if op.elementwise_body or op.anchor is not None:
             assert op.has_body, op.name
         assert not (op.elementwise and op.has_body), op.name
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if REGISTRY[c.op].nonnegative],
+                         ids=lambda c: c.id)
+def test_nonnegative_results(case):
+    with np.errstate(all="ignore"):
+        out = _run(case, case.make(np.random.default_rng(0)))
+    assert np.all((out >= 0) | np.isnan(out))
+
