@@ -1,4 +1,4 @@
-"""matmul (NumPy's rules: vectors, broadcast batch dims) through E2's packed GEMM kernel.
+"""matmul (NumPy's rules: vectors, broadcast batch dims) through the packed GEMM (native/gemm.py).
 
 Float matrices go through ``graphc_gemm_<dtype>`` (gemm.py), one call per batch element, with
 its packing workspace in the arena's scratch area; integer matrices use a plain loop nest.
@@ -92,7 +92,7 @@ def gemm_scratch(node: Node, ins: list, outs: list) -> int:
 def gemm_call(
     k: KernelCtx, ms: MatmulShape, a: View, b: View, c: View, alpha: float = 1.0, beta: float = 0.0
 ) -> None:
-    """C = alpha * A @ B + beta * C per batch element, through E2's GEMM (A, B any strides)."""
+    """C = alpha * A @ B + beta * C per batch element, through the GEMM (A, B any strides)."""
     bld, dtype = k.b, a.dtype
     fn = externs.declare_gemm(k.module, dtype.short)
     ty = value_type(dtype)

@@ -1,4 +1,4 @@
-"""conv2d, its gradients and fused_conv2d, through E2's im2col + GEMM kernels (conv.py).
+"""conv2d, its gradients and fused_conv2d, through the im2col + GEMM kernels of native/conv.py.
 
 The GEMM those kernels call is declared first, so it resolves to the shared runtime copy
 (runtime.py) instead of being compiled into every graph.
