@@ -33,7 +33,7 @@ ENTRY = "graphc_entry"
 
 
 @dataclass
-class Program:
+class ModuleCode:
     """Generated IR plus what the runtime needs to call it (JSON-able ``meta``)."""
 
     ir_text: str
@@ -46,7 +46,7 @@ def generate(
     timings: jit.Timings | None = None,
     profile: bool = False,
     threads: int = 1,
-) -> Program:
+) -> ModuleCode:
     """LLVM IR for ``graph`` with its symbolic dims bound to ``dims``.
 
     With ``profile``, the entry function also adds each kernel's cycle count (CPU time stamp
@@ -58,13 +58,13 @@ def generate(
     lay = plan(graph, dims, threads)
     module = ir.Module(name=graph.name)
     module.triple = jit.host()[0]
-    Emitter(module, graph, lay, profile, threads).emit()
+    ModuleEmitter(module, graph, lay, profile, threads).emit()
     text = str(module)
     if timings is not None:
         timings.ir_build += time.perf_counter() - t0
     workers = WORKERS_SYMBOL if WORKERS_SYMBOL in module.globals else None
     meta = {**_meta(graph, lay), "runtime": runtime.required(module), "workers_symbol": workers}
-    return Program(text, meta)
+    return ModuleCode(text, meta)
 
 
 WORKERS_SYMBOL = "graphc_workers"  # i64: threads each forked kernel may use (adaptive.py)
@@ -91,7 +91,7 @@ def _meta(graph: Graph, lay: Layout) -> dict[str, Any]:
     }
 
 
-class Emitter:
+class ModuleEmitter:
     """Builds the entry function and one kernel function per node."""
 
     def __init__(
