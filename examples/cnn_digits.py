@@ -4,10 +4,13 @@
     python examples/cnn_digits.py --plot cnn.png --save cnn.npz
     python examples/cnn_digits.py --mnist ~/data/mnist # the real MNIST IDX files (28x28)
 
-Two convolution blocks (conv, batch norm, relu, 2x2 max pool) and a dense classifier. Batch
-norm has two forms over the same parameters: batch statistics while training (its running
-statistics are updated by the training step) and running statistics for evaluation. The
-training loop, command line, plotting and saving come from examples/mlp_digits.py.
+Two convolution blocks (conv, batch norm, relu, 2x2 max pool, dropout) and a dense classifier
+after a dropout, the source material's conv -> relu -> pool -> dropout pattern. Batch norm and
+dropout have two forms over the same parameters: while training, batch statistics (the running
+statistics are updated by the training step) and random masks; for evaluation, running
+statistics and no dropout. The dropout key is graph state ("dropout.rng", advanced by every
+step and saved with --save), so a resumed run continues the same random stream. The training
+loop, command line, plotting and saving come from examples/mlp_digits.py.
 """
 
 from __future__ import annotations
@@ -23,24 +26,33 @@ from mlp_digits import Model, parser, run  # noqa: E402
 
 import graphc as gc  # noqa: E402
 
+BLOCK_DROPOUT, HEAD_DROPOUT = 0.1, 0.25
+
 
 def build_cnn(x: gc.Tensor, classes: int, rng: np.random.Generator) -> Model:
-    """x [B, 1, H, W] -> 2 x (conv 3x3, batch norm, relu, max pool 2) -> dense classes."""
+    """x [B, 1, H, W] -> 2 x (conv 3x3, batch norm, relu, max pool 2, dropout) -> dropout ->
+    dense classes."""
     # no conv bias: batch norm subtracts the per-channel mean right after, cancelling it
     convs = [gc.nn.Conv2d(16, 3, padding=1, name="conv1", bias=False, seed=rng),
              gc.nn.Conv2d(32, 3, padding=1, name="conv2", bias=False, seed=rng)]
     norms = [gc.nn.BatchNorm(name="bn1"), gc.nn.BatchNorm(name="bn2")]
+    drops = [gc.nn.Dropout(BLOCK_DROPOUT), gc.nn.Dropout(BLOCK_DROPOUT),
+             gc.nn.Dropout(HEAD_DROPOUT)]
     head = gc.nn.Dense(classes, name="out", seed=rng)
-    logits, updates = [], []
+    key_state = gc.random.state("dropout.rng", int(rng.integers(2**31)))
+    key, key_update = gc.random.next_key(key_state)  # a fresh key for every training step
+    keys = gc.random.split(key, len(drops))
+    logits, updates = [], [key_update]
     for training in (True, False):
         h = x
-        for conv, norm in zip(convs, norms, strict=True):
+        for conv, norm, drop, k in zip(convs, norms, drops, keys, strict=False):
             h, norm_updates = norm(conv(h), training=training)
-            h = gc.max_pool2d(gc.relu(h), 2)
+            h = drop(gc.max_pool2d(gc.relu(h), 2), k, training)
             updates += norm_updates
-        logits.append(head(gc.flatten(h, 1)))
+        h = drops[-1](gc.flatten(h, 1), keys[-1], training)
+        logits.append(head(h))
     params = [p for layer in (*convs, *norms, head) for p in layer.params]
-    state = [s for norm in norms for s in norm.state]
+    state = [s for norm in norms for s in norm.state] + [key_state]
     return Model(logits[0], logits[1], params, state, updates)
 
 

@@ -11,8 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_example(name: str, timeout: float = 120) -> str:
+    return run_example_args(name, timeout=timeout)
+
+
+def run_example_args(name: str, *args: str, timeout: float = 300) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # works with or without `pip install -e .`
-    proc = subprocess.run([sys.executable, f"examples/{name}"], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, f"examples/{name}", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -27,3 +31,19 @@ def test_quickstart() -> None:
     assert "-> (f32, f32[B,10])" in out  # the compiled program returns loss and logits
     loss = float(out.rsplit("loss = ", 1)[1])
     assert 1.0 < loss < 5.0  # cross-entropy of 10 classes from small random weights ~ ln(10)
+
+
+def test_transformer_lm_first_losses() -> None:
+    """A tiny configuration for a few steps: the first loss is near a uniform guess over the
+    vocabulary, and validation falls below it and below the unigram baseline's 4.7 bits."""
+    out = run_example_args("transformer_lm.py", "--backend", "numpy", "--steps", "30",
+                           "--eval-every", "15", "--d-model", "32", "--layers", "1",
+                           "--batch-size", "16", "--context", "32", "--sample", "20",
+                           "--dropout", "0.1", "--lr", "1e-2")
+    first = float(out.split("first training loss ")[1].split()[0])
+    uniform = float(out.split("uniform guess: ln ")[1].split("= ")[1].split(")")[0])
+    assert abs(first - uniform) < 0.5, out
+    val_bits = float(out.split("nats/char = ")[1].split()[0])
+    base_bits = float(out.split("unigram baseline ")[-1].split()[0])
+    assert val_bits < base_bits, out
+    assert "sample:\nThe " in out
