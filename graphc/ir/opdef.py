@@ -124,6 +124,8 @@ class OpDef:
     - ``batch_split``: {operand index: dim} that shrink with result dim 0 when the result is
       computed in chunks along it (convolutions, pooling; conv2d_weight_grad only without
       groups); None: not batch-splittable.
+    Cost: ``cost(node, in_shapes, out_shapes)``: the floating-point operations of one
+    application for concrete shapes (the profiler's FLOPs; rules in graphc/ops/_cost.py).
     """
 
     name: str
@@ -147,6 +149,7 @@ class OpDef:
     nonnegative: bool = False
     anchor: OpDef | None = None
     batch_split: dict[int, int] | None = None
+    cost: Callable[..., float] | None = None
     doc: str = ""
 
     def check_attrs(self, attrs: Attrs, in_types: Sequence[TensorType]) -> Attrs:
