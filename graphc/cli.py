@@ -42,9 +42,11 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
-# modules that register more subcommands (opt: the passes, llvm: the llvm backend, explore)
+# modules that register more subcommands (opt: the passes, llvm: the llvm backend, explore,
+# profile)
 EXTENSIONS: tuple[str, ...] = (
     "graphc.commands.opt", "graphc.commands.llvm", "graphc.commands.explore",
+    "graphc.commands.profile",
 )
 
 

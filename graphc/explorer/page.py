@@ -29,6 +29,9 @@ def build_page(fn: Any, history: dict[str, list[float]] | None = None,
     """The page's HTML. ``profile``: seconds per call by node index (colours the graph);
     ``history``: training curves by name; ``dims``: bindings for the memory plan (default:
     the function's last call)."""
+    last = getattr(fn, "last_profile", None)
+    if profile is None and last is not None:
+        profile = last.times()
     infos, final_ir, names = collect.graph_nodes(fn.graph)
     kernels, kernel_note = collect.llvm_kernels(fn, dims)
     by_node = collect.kernel_names(kernels)
@@ -44,6 +47,8 @@ def build_page(fn: Any, history: dict[str, list[float]] | None = None,
         ("kernels", "Kernels", _kernels_html(kernels, kernel_note)),
         ("ir", "Final IR", _ir_html(final_ir)),
     ]
+    if last is not None:
+        sections.insert(0, ("profile", "Profile", f'<pre class="code">{escape(str(last))}</pre>'))
     if history:
         sections.insert(0, ("training", "Training", svg.curves_svg(history)))
     data = {"nodes": {i.id: i.json() for i in infos},

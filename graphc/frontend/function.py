@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from graphc.backends import Executable, compile_for
+from graphc.frontend.profile import (
+    Profile,
+    build_profile,
+    format_profile,
+    profile_calls,
+    restore_params,
+    saved_params,
+)
 from graphc.frontend.tensor import Tensor
 from graphc.ir.clone import extract
 from graphc.ir.errors import GraphcError, InputError
@@ -157,8 +168,14 @@ class Function:
     """A compiled graph: call it with NumPy arrays in the order of its inputs."""
 
     def __init__(self, graph: Graph, executable: Executable, n_outputs: int, single: bool,
-                 passes: PassManager | None = None) -> None:
+                 passes: PassManager | None = None, backend: str = "numpy",
+                 options: dict[str, Any] | None = None) -> None:
         self.graph = graph
+        self.backend = backend
+        self.options = dict(options or {})  # the backend options it was compiled with
+        self.calls = 0
+        self.last_profile: Profile | None = None
+        self._profiling: Executable | None = None  # a profile=True twin, made on demand
         self.executable = executable
         self.n_outputs = n_outputs
         self.single = single
@@ -172,6 +189,7 @@ class Function:
         arrays = [np.asarray(a) for a in args]
         dims = self._bind(arrays)
         self.last_dims = dims
+        self.calls += 1
         results = _unaliased(self.graph, arrays, self.executable.run(arrays, dims), self.n_outputs)
         outs, new_values = results[: self.n_outputs], results[self.n_outputs :]
         for (param, _), value in zip(self.graph.updates, new_values, strict=True):
@@ -227,6 +245,44 @@ class Function:
         """Per compiled dims binding: IR build / optimize / codegen / load times, cache hit."""
         return self._llvm().compile_report()
 
+    # -- profiling -------------------------------------------------------------------------
+    def profile(self, *args: Any, repeat: int = 10, warmup: int = 1) -> Profile:
+        """Time each kernel over ``repeat`` calls on ``args`` (after ``warmup`` calls) with a
+        profiling build (this one if compiled with profile=True, else a twin compiled now);
+        parameters are left as they were. The result is also ``last_profile``."""
+        arrays = [np.asarray(a) for a in args]
+        dims = self._bind(arrays)
+        exe = self._profiled()
+        saved = saved_params(self.graph)
+        try:
+            samples, walls = profile_calls(lambda: exe.run(arrays, dims),
+                                           lambda: exe.kernel_seconds(dims), repeat, warmup)
+        finally:
+            restore_params(saved)
+        self.last_profile = build_profile(self.graph, self.backend, dims, samples, walls)
+        return self.last_profile
+
+    def _profiled(self) -> Any:
+        if getattr(self.executable, "profile_enabled", False):
+            return self.executable
+        if self._profiling is None:
+            self._profiling = compile_for(self.backend, self.graph,
+                                          **{**self.options, "profile": True})
+        return self._profiling
+
+    def profile_report(self, limit: int | None = None) -> str:
+        """The last profile as a table sorted by time (``limit``: the top rows only); without
+        one, the calls made so far of a function compiled with profile=True."""
+        if self.last_profile is None and self.calls and self.last_dims is not None and \
+                getattr(self.executable, "profile_enabled", False):
+            totals = self.executable.kernel_seconds(self.last_dims)  # type: ignore[attr-defined]
+            return format_profile(build_profile(self.graph, self.backend, self.last_dims,
+                                                [totals], [], calls=self.calls), limit)
+        if self.last_profile is None:
+            raise GraphcError("no profile yet: call fn.profile(*inputs), or compile with "
+                              "profile=True (or GRAPHC_PROFILE=1) and call the function")
+        return format_profile(self.last_profile, limit)
+
     # -- the explorer page -----------------------------------------------------------------
     def explore(self, path: str, history: dict[str, list[float]] | None = None,
                 profile: dict[int, float] | None = None, **dims: int) -> str:
@@ -261,9 +317,34 @@ def function(
         graph, [t.ir for t in ins], [t.ir for t in outs], [(p.ir, v.ir) for p, v in pairs]
     )
     manager = make_manager(passes, options)  # takes the pass options out of ``options``
-    program = manager.run(program)
+    return _compiled(manager.run(program), backend, manager, options, len(outs), single)
+
+
+_profile_all: list[bool] = []  # inside profiling_all(): every function is profiled
+
+
+@contextlib.contextmanager
+def profiling_all() -> Iterator[None]:
+    """Compile every function in the block with profile=True (``graphc profile script.py``)."""
+    _profile_all.append(True)
+    try:
+        yield
+    finally:
+        _profile_all.pop()
+
+
+def _compiled(program: Graph, backend: str, manager: PassManager, options: dict[str, Any],
+              n_outputs: int, single: bool) -> Function:
+    """The Function of an optimized program; GRAPHC_PROFILE=1 profiles it and prints its
+    table when the program exits."""
+    watched = os.environ.get("GRAPHC_PROFILE", "").strip() not in ("", "0")
+    if watched or _profile_all:
+        options = {**options, "profile": options.get("profile", True)}
     executable = compile_for(backend, program, **options)
-    return Function(program, executable, len(outs), single, manager)
+    fn = Function(program, executable, n_outputs, single, manager, backend, options)
+    if watched:
+        report_at_exit(fn)
+    return fn
 
 
 def function_of_graph(graph: Graph, backend: str = "numpy",
@@ -272,5 +353,20 @@ def function_of_graph(graph: Graph, backend: str = "numpy",
     updates as they are, through the same pipeline and backend options as ``function``."""
     manager = make_manager(passes, options)
     program = manager.run(graph)
-    executable = compile_for(backend, program, **options)
-    return Function(program, executable, len(program.outputs), False, manager)
+    return _compiled(program, backend, manager, options, len(program.outputs), False)
+
+
+_at_exit: list[Function] = []
+
+
+def report_at_exit(fn: Function) -> None:
+    """Print ``fn``'s profile table to stderr when the program exits (if it was called)."""
+    if not _at_exit:
+        atexit.register(_print_reports)
+    _at_exit.append(fn)
+
+
+def _print_reports() -> None:
+    for fn in _at_exit:
+        if fn.calls and getattr(fn.executable, "profile_enabled", False):
+            sys.stderr.write(fn.profile_report() + "\n")

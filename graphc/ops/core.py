@@ -6,6 +6,7 @@ import numpy as np
 
 from graphc.ir.opdef import AttrSpec, OpDef, register
 from graphc.ir.types import TensorType, as_dtype
+from graphc.ops._cost import free
 
 
 def _constant_rule(in_types, attrs) -> list[TensorType]:
@@ -23,6 +24,7 @@ constant = register(
         attrs={"value": AttrSpec("array")},
         differentiable=False,
         constant_like=True,
+        cost=free,
         doc="a literal array",
     )
 )

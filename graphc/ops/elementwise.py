@@ -10,6 +10,7 @@ from graphc.ir.emit import Emitter
 from graphc.ir.graph import Node, Value
 from graphc.ir.opdef import AttrSpec, OpDef, register
 from graphc.ir.types import bool_
+from graphc.ops._cost import per_element
 from graphc.ops._rules import ANY, BOOL, FLOAT, NUMERIC, cast_rule, elementwise_rule, where_rule
 
 _erf_scalar = np.vectorize(math.erf, otypes=[np.float64])
@@ -68,6 +69,7 @@ def _unary(
             elementwise=True,
             nonnegative=nonneg,
             differentiable=kind != BOOL,
+            cost=per_element(),
             doc=doc,
         )
     )
@@ -95,6 +97,7 @@ def _binary(name: str, kernel, kind: str = NUMERIC, result=None, commutative=Fal
             elementwise=True,
             commutative=commutative,
             differentiable=result is None and kind != BOOL,
+            cost=per_element(),
         )
     )
 
@@ -257,7 +260,8 @@ def _where_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | None]
 
 where = register(
     OpDef(
-        "where", "elementwise", where_rule, np.where, arity=3, vjp=_where_vjp, elementwise=True
+        "where", "elementwise", where_rule, np.where, arity=3, vjp=_where_vjp, elementwise=True,
+        cost=per_element(),
     )
 )
 
@@ -276,5 +280,6 @@ cast = register(
         attrs={"dtype": AttrSpec("dtype")},
         vjp=_cast_vjp,
         elementwise=True,
+        cost=per_element(),
     )
 )

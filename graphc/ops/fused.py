@@ -20,7 +20,7 @@ from graphc.ir.errors import DTypeError, GraphcError, ShapeError
 from graphc.ir.graph import Graph
 from graphc.ir.opdef import Attrs, AttrSpec, OpDef, register
 from graphc.ir.types import TensorType, broadcast_shapes
-from graphc.ops import core, linalg, nn
+from graphc.ops import _cost, core, linalg, nn
 from graphc.ops._rules import canon_axes, reduced_shape
 from graphc.ops.evaluate import evaluate_body
 
@@ -79,7 +79,7 @@ def _fused_kernel(*arrays: np.ndarray, body: Graph) -> tuple[np.ndarray, ...]:
 
 fused = register(OpDef(
     "fused", "fused", _fused_rule, _fused_kernel, arity=None, has_body=True,
-    elementwise_body=True, differentiable=False,
+    elementwise_body=True, differentiable=False, cost=_cost.fused,
     doc="an elementwise group: the body per element of the broadcast",
 ))
 
@@ -114,7 +114,7 @@ fused_reduce = register(OpDef(
     "fused_reduce", "fused", _reduce_rule, _reduce_kernel, arity=None, has_body=True,
     attrs={"reduce": AttrSpec("str"), "axis": AttrSpec("ints"),
            "keepdims": AttrSpec("bool", False)},
-    canon=_canon_reduce, differentiable=False,
+    canon=_canon_reduce, differentiable=False, cost=_cost.fused_reduce,
     doc="an elementwise body reduced over axis (sum, mean, max, min, prod)",
 ))
 
@@ -148,11 +148,13 @@ fused_matmul = register(OpDef(
     "fused_matmul", "fused", _epilogue_rule(linalg.matmul), _epilogue_kernel(linalg.matmul),
     arity=None, attrs=dict(linalg.matmul.attrs), canon=linalg.matmul.canon, has_body=True,
     anchor=linalg.matmul, contraction=True, differentiable=False,
+    cost=_cost.with_epilogue(_cost.matmul),
     doc="matmul with an elementwise epilogue (bias, activation ...)",
 ))
 fused_conv2d = register(OpDef(
     "fused_conv2d", "fused", _epilogue_rule(nn.conv2d), _epilogue_kernel(nn.conv2d),
     arity=None, attrs=dict(nn.conv2d.attrs), canon=nn.conv2d.canon, has_body=True,
     anchor=nn.conv2d, contraction=True, batch_split={0: 0}, differentiable=False,
+    cost=_cost.with_epilogue(_cost.conv(("out", 0), ("in", 1))),
     doc="conv2d with an elementwise epilogue (bias, activation ...)",
 ))

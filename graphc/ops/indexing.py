@@ -16,6 +16,7 @@ import numpy as np
 from graphc.ir.errors import AttributeError_, DTypeError, ShapeError
 from graphc.ir.opdef import AttrSpec, OpDef, register
 from graphc.ir.types import Dim, TensorType, as_dtype, float32, is_static
+from graphc.ops._cost import free
 from graphc.ops._rules import canon_axis
 from graphc.ops.shape import concrete, fmt
 
@@ -123,7 +124,7 @@ slice = register(OpDef(
     "slice", "shape", lambda t, a: [t[0].with_shape(_slice_shape(t[0].shape, a))], _slice_kernel,
     attrs=_BOUNDS, canon=lambda t, a: canon_slices(t[0].shape, a), vjp=_slice_vjp,
     view=True,
-    doc="x[begin:end:step] on every axis (Python bounds)",
+    cost=free, doc="x[begin:end:step] on every axis (Python bounds)",
 ))
 
 
@@ -146,7 +147,7 @@ slice_grad = register(OpDef(
     attrs={"shape": AttrSpec("dims"), **_BOUNDS},
     canon=lambda t, a: canon_slices(a["shape"], a),
     vjp=lambda e, node, gouts: [e.slice(gouts[0], **{k: node.attrs[k] for k in _BOUNDS})],
-    doc="zeros of ``shape`` with g written at [begin:end:step] (slice's gradient)",
+    cost=free, doc="zeros of ``shape`` with g written at [begin:end:step] (slice's gradient)",
 ))
 
 
@@ -194,7 +195,7 @@ pad = register(OpDef(
     attrs={"before": AttrSpec("ints"), "after": AttrSpec("ints"),
            "value": AttrSpec("float", 0.0)},
     canon=_canon_pad, vjp=_pad_vjp,
-    doc="x surrounded by ``value``: before[i] / after[i] elements on axis i",
+    cost=free, doc="x surrounded by ``value``: before[i] / after[i] elements on axis i",
 ))
 
 
@@ -234,7 +235,7 @@ take = register(OpDef(
     "take", "shape", _take_rule, lambda x, idx, axis: np.take(x, idx, axis=axis),
     arity=2, attrs={"axis": AttrSpec("int?", None)},
     canon=lambda t, a: _canon_take(t[0].rank, a), vjp=_take_vjp,
-    doc="elements of x at integer indices along axis (np.take; no axis: of x flattened)",
+    cost=free, doc="elements of x at integer indices along axis (np.take; no axis: of x flattened)",
 ))
 
 
@@ -261,6 +262,7 @@ take_grad = register(OpDef(
     arity=2, attrs={"axis": AttrSpec("int?", None), "shape": AttrSpec("dims")},
     canon=lambda t, a: _canon_take(len(a["shape"]), a),
     vjp=lambda e, node, gouts: [e.take(gouts[0], node.inputs[1], axis=node.attrs["axis"]), None],
+    cost=free,
     doc="zeros of ``shape`` with g added at the taken positions (take's gradient, np.add.at)",
 ))
 
@@ -285,5 +287,5 @@ one_hot = register(OpDef(
     "one_hot", "shape", _one_hot_rule, _one_hot_kernel,
     attrs={"depth": AttrSpec("int"), "dtype": AttrSpec("dtype", float32)},
     differentiable=False,
-    doc="a trailing axis of size depth: 1 at each index, 0 elsewhere",
+    cost=free, doc="a trailing axis of size depth: 1 at each index, 0 elsewhere",
 ))

@@ -7,6 +7,7 @@ import numpy as np
 from graphc.ir.errors import ShapeError
 from graphc.ir.opdef import OpDef, register
 from graphc.ir.types import TensorType, broadcast_shapes
+from graphc.ops import _cost
 from graphc.ops._rules import NUMERIC, same_dtype
 from graphc.ops.shape import fmt
 
@@ -53,5 +54,6 @@ def _matmul_vjp(e, node, gouts):
 
 matmul = register(OpDef(
     "matmul", "linalg", _matmul_rule, lambda a, b: np.matmul(a, b), arity=2, vjp=_matmul_vjp,
-    contraction=True, doc="matrix product; vectors and batch dims as in np.matmul",
+    contraction=True, cost=_cost.matmul,
+    doc="matrix product; vectors and batch dims as in np.matmul",
 ))

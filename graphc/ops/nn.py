@@ -18,6 +18,8 @@ from graphc.ir.graph import Node, Value
 from graphc.ir.opdef import Attrs, AttrSpec, OpDef, register
 from graphc.ir.types import TensorType
 from graphc.ops import _conv_kernels as kern
+from graphc.ops import _cost
+from graphc.ops._cost import per_element, per_input_element
 from graphc.ops._rules import (
     FLOAT,
     broadcast,
@@ -82,6 +84,7 @@ def _axis_op(name: str, kernel, vjp, doc: str, nonneg: bool = False) -> OpDef:
     return register(OpDef(
         name, "nn", _float_same, kernel, attrs={"axis": AttrSpec("int", -1)},
         canon=_canon_softmax, vjp=vjp, doc=doc, nonnegative=nonneg,
+        cost=per_element(5),  # max, subtract, exp, sum, divide (or log)
     ))
 
 
@@ -126,7 +129,7 @@ def _sce_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
 softmax_cross_entropy = register(
     OpDef(
         "softmax_cross_entropy", "nn", _sce_rule, _sce, arity=2, vjp=_sce_vjp,
-        doc="per-example -log softmax(logits)[label], computed stably",
+        cost=per_input_element(5), doc="per-example -log softmax(logits)[label], computed stably",
     )
 )
 
@@ -151,7 +154,8 @@ def _mse_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
 
 
 mse = register(
-    OpDef("mse", "nn", _mse_rule, _mse, arity=2, vjp=_mse_vjp, doc="mean((a - b)**2), broadcasting")
+    OpDef("mse", "nn", _mse_rule, _mse, arity=2, vjp=_mse_vjp, cost=per_input_element(3),
+          doc="mean((a - b)**2), broadcasting")
 )
 
 # --- conv2d and its gradient helpers ------------------------------------------------------
@@ -268,24 +272,28 @@ def _conv_weight_grad_vjp(e: Emitter, node: Node, gouts: list[Value]) -> Grads:
     return [e.conv2d_input_grad(gy, g, input_size=x.type.shape[2:], **a), e.conv2d(x, g, **a)]
 
 
-def _conv_op(name: str, rule, kernel, attrs: dict, vjp, doc: str, split: dict) -> OpDef:
+def _conv_op(name: str, rule, kernel, attrs: dict, vjp, doc: str, split: dict,
+             cost) -> OpDef:
     return register(OpDef(
         name, "nn", rule, kernel, arity=2, attrs=attrs, canon=_canon_window, vjp=vjp, doc=doc,
-        contraction=True, batch_split=split,
+        contraction=True, batch_split=split, cost=cost,
     ))
 
 
 conv2d = _conv_op(
     "conv2d", _conv_rule, kern.conv2d, _CONV, _conv_vjp,
     "2-D cross-correlation of x[N,C,H,W] with w[O,C/groups,KH,KW]", {0: 0},
+    _cost.conv(("out", 0), ("in", 1)),
 )
 conv2d_input_grad = _conv_op(
     "conv2d_input_grad", _conv_input_grad_rule, kern.conv2d_input_grad, {**_CONV, **_SIZE},
     _conv_input_grad_vjp, "gradient of conv2d w.r.t. its input (transposed convolution)", {0: 0},
+    _cost.conv(("in", 0), ("in", 1)),
 )
 conv2d_weight_grad = _conv_op(
     "conv2d_weight_grad", _conv_weight_grad_rule, kern.conv2d_weight_grad, {**_CONV, **_KERNEL},
     _conv_weight_grad_vjp, "gradient of conv2d w.r.t. its weights", {1: 1},
+    _cost.conv(("in", 1), ("out", 0)),
 )
 
 # --- pooling ------------------------------------------------------------------------------
@@ -359,6 +367,7 @@ def _pool_op(name: str, rule, kernel, arity: int, attrs: dict, vjp, doc: str) ->
     return register(OpDef(
         name, "nn", rule, kernel, arity=arity, attrs=attrs, canon=_canon_window, vjp=vjp, doc=doc,
         batch_split={i: 0 for i in range(arity)},  # every operand is batch-major
+        cost=_cost.pool,
     ))
 
 

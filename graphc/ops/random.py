@@ -23,6 +23,7 @@ import numpy as np
 from graphc.ir.errors import DTypeError, ShapeError
 from graphc.ir.opdef import AttrSpec, OpDef, register
 from graphc.ir.types import TensorType, float32, int32
+from graphc.ops._cost import free
 from graphc.ops.shape import concrete, fmt
 
 __all__ = ["random_bits", "random_uniform", "threefry2x32"]
@@ -83,7 +84,7 @@ def _bits_kernel(key: np.ndarray, shape) -> np.ndarray:
 random_bits = register(OpDef(
     "random_bits", "random", _bits_rule, _bits_kernel,
     attrs={"shape": AttrSpec("dims")}, differentiable=False,
-    doc="32 random bits per element (int32 bit patterns) from a Threefry-2x32 key",
+    cost=free, doc="32 random bits per element (int32 bit patterns) from a Threefry-2x32 key",
 ))
 
 
@@ -116,5 +117,5 @@ random_uniform = register(OpDef(
     "random_uniform", "random", _uniform_rule, _uniform_kernel,
     attrs={"shape": AttrSpec("dims"), "dtype": AttrSpec("dtype", float32)},
     differentiable=False,
-    doc="uniform floats in [0, 1) from a Threefry-2x32 key",
+    cost=free, doc="uniform floats in [0, 1) from a Threefry-2x32 key",
 ))

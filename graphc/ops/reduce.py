@@ -10,6 +10,7 @@ from graphc.ir.emit import Emitter
 from graphc.ir.graph import Node, Value
 from graphc.ir.opdef import AttrSpec, OpDef, register
 from graphc.ir.types import TensorType, int64
+from graphc.ops._cost import per_input_element
 from graphc.ops._rules import (
     FLOAT,
     NUMERIC,
@@ -163,6 +164,7 @@ def _reduction(
             vjp=vjp,
             differentiable=diff,
             reduction=fusable,
+            cost=per_input_element(),
         )
     )
 

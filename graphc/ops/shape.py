@@ -26,6 +26,7 @@ from graphc.ir.types import (
     eval_dim,
     is_static,
 )
+from graphc.ops._cost import free
 from graphc.ops._rules import ANY, canon_axes, canon_axis, same_dtype
 
 __all__ = [
@@ -119,7 +120,7 @@ reshape = register(OpDef(
     "reshape", "shape", lambda t, a: _one(t, a["shape"]), _reshape_kernel,
     attrs={"shape": AttrSpec("dims")}, canon=_canon_reshape, vjp=_reshape_vjp,
     view=True,
-    doc="the same elements in a new shape; one dim may be -1",
+    cost=free, doc="the same elements in a new shape; one dim may be -1",
 ))
 
 
@@ -152,7 +153,7 @@ transpose = register(OpDef(
     "transpose", "shape", _transpose_rule, lambda x, perm: np.transpose(x, perm),
     attrs={"perm": AttrSpec("ints?", None)}, canon=_canon_transpose, vjp=_transpose_vjp,
     view=True,
-    doc="axes permuted; no perm reverses them",
+    cost=free, doc="axes permuted; no perm reverses them",
 ))
 
 
@@ -180,7 +181,7 @@ broadcast_to = register(OpDef(
     attrs={"shape": AttrSpec("dims")},
     vjp=lambda e, node, gouts: [e.sum_to(gouts[0], node.inputs[0].type)],
     view=True, broadcast=True,
-    doc="x repeated along broadcast axes (NumPy rules)",
+    cost=free, doc="x repeated along broadcast axes (NumPy rules)",
 ))
 
 
@@ -202,7 +203,7 @@ expand_dims = register(OpDef(
     attrs={"axis": AttrSpec("ints")}, canon=_canon_expand,
     vjp=lambda e, node, gouts: [e.squeeze(gouts[0], axis=node.attrs["axis"])],
     view=True,
-    doc="new size-1 axes at the given positions of the result",
+    cost=free, doc="new size-1 axes at the given positions of the result",
 ))
 
 
@@ -230,7 +231,7 @@ squeeze = register(OpDef(
     lambda x, axis: np.squeeze(x, axis=axis),
     attrs={"axis": AttrSpec("ints?", None)}, canon=_canon_squeeze, vjp=_squeeze_vjp,
     view=True,
-    doc="size-1 axes removed (all of them when no axis is given)",
+    cost=free, doc="size-1 axes removed (all of them when no axis is given)",
 ))
 
 
@@ -262,7 +263,7 @@ flatten = register(OpDef(
     attrs={"start_axis": AttrSpec("int", 0), "end_axis": AttrSpec("int", -1)},
     canon=_canon_flatten, vjp=_reshape_vjp,
     view=True,
-    doc="axes start_axis..end_axis merged into one (PyTorch's flatten)",
+    cost=free, doc="axes start_axis..end_axis merged into one (PyTorch's flatten)",
 ))
 
 
@@ -300,7 +301,7 @@ def _concat_vjp(e, node, gouts):
 concat = register(OpDef(
     "concat", "shape", _concat_rule, lambda *xs, axis: np.concatenate(xs, axis=axis),
     arity=None, attrs={"axis": AttrSpec("int", 0)}, canon=_canon_concat, vjp=_concat_vjp,
-    doc="operands joined along an existing axis",
+    cost=free, doc="operands joined along an existing axis",
 ))
 
 
@@ -367,5 +368,6 @@ split = register(OpDef(
     attrs={"axis": AttrSpec("int", 0), "sections": AttrSpec("int?", None),
            "indices": AttrSpec("ints?", None), "sizes": AttrSpec("dims", ())},
     canon=_canon_split, vjp=_split_vjp,
+    cost=free,
     doc="pieces along an axis: equal sections, NumPy split indices, or sizes (canonical)",
 ))

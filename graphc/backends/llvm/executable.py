@@ -236,6 +236,20 @@ class LLVMExecutable:
         rows = [(f"%{i} {node.describe()}", counts[i]) for i, node in enumerate(self.graph.nodes)]
         return sorted(rows, key=lambda r: -r[1])
 
+    def kernel_seconds(self, dims: dict[str, int] | None = None) -> list[float]:
+        """Seconds spent in each node's kernel so far, by node index (needs profile=True):
+        the profiling build's cycle counters over the counter's measured rate."""
+        if not self.profile_enabled:
+            raise BackendError("compile with profile=True to time the kernels")
+        from graphc.backends.llvm.codegen.emit import PROFILE_SYMBOL
+        from graphc.backends.llvm.toolchain.clock import cycles_per_second
+
+        var = self.variant(self._dims_for(dims))
+        n = len(self.graph.nodes)
+        counts = (ctypes.c_int64 * n).from_address(var.loaded.address(PROFILE_SYMBOL, data=True))
+        rate = cycles_per_second()
+        return [c / rate for c in counts]
+
     def compile_report(self) -> list[CompileReport]:
         """One report per compiled binding of the symbolic dims, in compile order."""
         return [v.report for v in self.variants.values()]

@@ -9,6 +9,7 @@ kernels, only choosing where results go.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -42,8 +43,10 @@ class Program:
     step otherwise.
     """
 
-    def __init__(self, graph: Graph, dims: dict[str, int]) -> None:
+    def __init__(self, graph: Graph, dims: dict[str, int],
+                 times: list[float] | None = None) -> None:
         self.graph = graph
+        self.times = times  # profiling: seconds per node index, accumulated by each step
         self.static = _static_nodes(graph)
         self.plan: MemoryPlan = plan_memory(
             graph, dims, lambda n: n not in self.static and can_write(n))
@@ -83,7 +86,8 @@ class Program:
         steps: list[Step] = []
         for i, n in enumerate(self.graph.nodes):
             if n not in self.static:
-                steps.append(self._step(n))
+                step = self._step(n)
+                steps.append(step if self.times is None else _timed(step, self.times, i))
             if i in frees:
                 steps.append(_free_step(frees[i]))
         return steps
@@ -150,6 +154,15 @@ class Program:
         for step in self.steps:
             step(env)
         return [self._escape(env[i], rule) for i, rule in self.results]
+
+
+def _timed(step: Step, times: list[float], i: int) -> Step:
+    def timed(env: Env) -> None:
+        start = time.perf_counter()
+        step(env)
+        times[i] += time.perf_counter() - start
+
+    return timed
 
 
 def _static_nodes(graph: Graph) -> set[Node]:
@@ -310,9 +323,10 @@ RUNNERS: dict[str, Callable[[Program, Node], Callable[..., None]]] = {
 class Executor:
     """Programs per dims binding (a few kept), run under a lock: the arena is shared state."""
 
-    def __init__(self, graph: Graph, keep: int = 4) -> None:
+    def __init__(self, graph: Graph, keep: int = 4, times: list[float] | None = None) -> None:
         self.graph = graph
         self.keep = keep
+        self.times = times
         self.programs: dict[tuple, Program] = {}
         self.lock = threading.Lock()
 
@@ -322,7 +336,7 @@ class Executor:
         if prog is None:
             if len(self.programs) >= self.keep:
                 self.programs.pop(next(iter(self.programs)))
-            prog = self.programs[key] = Program(self.graph, dims)
+            prog = self.programs[key] = Program(self.graph, dims, self.times)
         return prog
 
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:

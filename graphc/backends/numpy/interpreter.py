@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from graphc.ir.errors import BackendError, GraphcError, NumericsError
@@ -69,7 +71,8 @@ def _body_culprit(node: Node, args: list[np.ndarray]) -> Node | None:
 
 
 def run_graph(
-    graph: Graph, inputs: list[np.ndarray], numerics: bool = False
+    graph: Graph, inputs: list[np.ndarray], numerics: bool = False,
+    times: list[float] | None = None,
 ) -> list[np.ndarray]:
     """Evaluate ``graph`` on inputs (parameters read from their cells), freeing as it goes."""
     env: dict[Value, np.ndarray] = dict(zip(graph.inputs, inputs, strict=True))
@@ -77,7 +80,10 @@ def run_graph(
     frees = last_uses(graph)
     for i, node in enumerate(graph.nodes):
         args = [env[v] for v in node.inputs]
+        start = time.perf_counter()
         results = run_node(node, args)
+        if times is not None:
+            times[i] += time.perf_counter() - start
         if numerics:
             check_numerics(node, args, results)
         env.update(zip(node.outputs, results, strict=True))
@@ -93,19 +99,22 @@ def _param_value(p: Value) -> np.ndarray:
 
 
 class Interpreter:
-    """Executable for the numpy backend; check_numerics=True stops at the first NaN."""
+    """Executable for the numpy backend; check_numerics=True stops at the first NaN;
+    profile=True times every node (``kernel_seconds()``)."""
 
     def __init__(self, graph: Graph, check_numerics: bool = False, memory_plan: bool = True,
-                 **options: object) -> None:
+                 profile: bool = False, **options: object) -> None:
         self.graph = graph
         self.numerics = check_numerics
+        self.profile_enabled = profile
+        self.times: list[float] | None = [0.0] * len(graph.nodes) if profile else None
         # the planned executor (buffers reused, out= kernels); check_numerics inspects every
         # node's fresh result, so it takes the plain node-by-node path
         self.executor = None
         if memory_plan and not check_numerics:
             from graphc.backends.numpy.executor import Executor
 
-            self.executor = Executor(graph)
+            self.executor = Executor(graph, times=self.times)
 
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
         # errstate: inf/nan propagate as in NumPy, without warnings; runtime_dims: kernels
@@ -113,4 +122,10 @@ class Interpreter:
         with np.errstate(all="ignore"), runtime_dims(dims):
             if self.executor is not None:
                 return self.executor.run(inputs, dims)
-            return run_graph(self.graph, inputs, self.numerics)
+            return run_graph(self.graph, inputs, self.numerics, self.times)
+
+    def kernel_seconds(self, dims: dict[str, int] | None = None) -> list[float]:
+        """Seconds spent in each node so far, by node index (needs profile=True)."""
+        if self.times is None:
+            raise BackendError("compile with profile=True to time the nodes")
+        return list(self.times)
