@@ -7,6 +7,7 @@ import numpy as np
 from graphc.ir.errors import DTypeError, ShapeError
 from graphc.ir.opdef import AttrSpec, OpDef, register
 from graphc.ir.types import TensorType, int64
+from graphc.ops._cost import free, per_element, per_input_element
 from graphc.ops._rules import NUMERIC, canon_axis, require_dtype
 from graphc.ops.shape import concrete, fmt
 
@@ -47,6 +48,7 @@ cumsum = register(OpDef(
     # the adjoint of a running sum is the running sum from the other end
     vjp=lambda e, node, gouts: [e.cumsum(gouts[0], axis=node.attrs["axis"],
                                          reverse=not node.attrs["reverse"])],
+    cost=per_element(),
     doc="running sum along axis (reverse: from the last element back)",
 ))
 
@@ -74,6 +76,7 @@ argsort = register(OpDef(
     "argsort", "scan", _argsort_rule, _argsort_kernel,
     attrs={**_AXIS, "descending": AttrSpec("bool", False)}, canon=_canon(),
     differentiable=False,
+    cost=per_input_element(),
     doc="indices that sort x along axis (stable; NaN last ascending, first descending)",
 ))
 
@@ -113,6 +116,7 @@ gather = register(OpDef(
     vjp=lambda e, node, gouts: [
         e.gather_grad(gouts[0], node.inputs[1], axis=node.attrs["axis"],
                       shape=node.inputs[0].type.shape), None],
+    cost=free,
     doc="x's elements at indices along axis (np.take_along_axis; indices shaped like x "
         "except along axis)",
 ))
@@ -142,5 +146,6 @@ gather_grad = register(OpDef(
     canon=_canon(lambda t, a: len(a["shape"])),
     vjp=lambda e, node, gouts: [e.gather(gouts[0], node.inputs[1], axis=node.attrs["axis"]),
                                 None],
+    cost=per_input_element(),
     doc="zeros of ``shape`` with g added at the gathered positions (gather's gradient)",
 ))

@@ -7,6 +7,7 @@ import numpy as np
 from graphc.ir.errors import AttributeError_, DTypeError, ShapeError
 from graphc.ir.opdef import AttrSpec, OpDef, register
 from graphc.ir.types import TensorType, int64
+from graphc.ops._cost import free, per_element
 from graphc.ops._rules import ANY, FLOAT, canon_axis, elementwise_rule
 from graphc.ops.shape import concrete, fmt
 
@@ -15,7 +16,7 @@ __all__ = ["expm1", "iota", "stop_gradient"]
 expm1 = register(OpDef(
     "expm1", "elementwise", elementwise_rule(FLOAT), np.expm1,
     vjp=lambda e, node, gouts: [e.mul(gouts[0], e.exp(node.inputs[0]))],
-    elementwise=True, doc="exp(x) - 1, accurate near 0",
+    elementwise=True, cost=per_element(), doc="exp(x) - 1, accurate near 0",
 ))
 
 # The identity whose gradient is zero: the optimizer never sees through it. Its vjp gives no
@@ -23,6 +24,7 @@ expm1 = register(OpDef(
 stop_gradient = register(OpDef(
     "stop_gradient", "elementwise", elementwise_rule(ANY), lambda x: x.copy(),
     vjp=lambda e, node, gouts: [None], elementwise=True,
+    cost=free,
     doc="x, with no gradient flowing back through it",
 ))
 
@@ -54,5 +56,6 @@ iota = register(OpDef(
     attrs={"shape": AttrSpec("dims"), "axis": AttrSpec("int", 0),
            "dtype": AttrSpec("dtype", int64)},
     canon=_canon_iota, differentiable=False,
+    cost=free,
     doc="each element's index along ``axis`` (0, 1, ...) over ``shape``; dims may be symbolic",
 ))

@@ -131,3 +131,20 @@ def test_explorer_colours_nodes_by_the_last_profile(tmp_path: Path) -> None:
     html = Path(fn.explore(str(tmp_path / "p.html"))).read_text()
     assert 'data-tab="profile"' in html and "profile of @mlp_step" in html
     assert "hsl(0,95%,50%)" in html  # the slowest node
+
+
+def test_machine_peaks_are_measured_once_and_cached(cache_dir: Path, monkeypatch) -> None:
+    from graphc.backends.llvm.toolchain import machine
+
+    fake = machine.Peaks(4e10, 1e10, "fake")
+    monkeypatch.setattr(machine, "measure", lambda: fake)
+    assert machine.peaks() == fake and (cache_dir / "machine.json").exists()
+
+    def fail() -> machine.Peaks:
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(machine, "measure", fail)
+    assert machine.peaks() == fake and fake.ridge == 4.0
+    (cache_dir / "machine.json").write_text("{not json")
+    monkeypatch.setattr(machine, "measure", lambda: machine.Peaks(1.0, 1.0, "again"))
+    assert machine.peaks().how == "again"  # a damaged record is measured again

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from graphc.backends.llvm.toolchain import jit
-from graphc.support.cache import _write_atomic, cache_dir
+from graphc.support.cache import cache_dir
+from graphc.support.files import atomic_write
 
 VERSION = 2
 CHAINS, LANES = 8, 16  # independent FMA chains of <16 x float>: covers latency x ports
@@ -111,5 +112,6 @@ def peaks() -> Peaks:
         pass  # missing or stale: measure again
     found = measure()
     with contextlib.suppress(OSError):  # a read-only cache directory: measure next time
-        _write_atomic(path, json.dumps({"key": _key(), **asdict(found)}).encode())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps({"key": _key(), **asdict(found)}).encode())
     return found
