@@ -7,6 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
+from graphc.analysis.memory import MemoryPlan
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph
 
@@ -15,6 +16,8 @@ class Executable(Protocol):
     """A compiled graph: run(inputs, dims) -> outputs followed by update values."""
 
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]: ...
+
+    def memory_plan(self, dims: dict[str, int]) -> MemoryPlan: ...
 
 
 def _numpy(graph: Graph, **options: object) -> Executable:

@@ -25,7 +25,7 @@ from graphc.ir.clone import extract
 from graphc.ir.errors import GraphcError, InputError
 from graphc.ir.graph import Graph, Value
 from graphc.ir.types import TensorType, dim_symbols, eval_dim
-from graphc.passes.inspect import fusion_report, make_manager, memory_plan, pass_report
+from graphc.passes.inspect import fusion_report, make_manager, pass_report
 from graphc.passes.manager import PassManager
 
 
@@ -225,7 +225,17 @@ class Function:
 
     def memory_plan(self, dims: dict[str, int] | None = None, **more: int) -> Any:
         """Buffer lifetimes, reuse and peak bytes for ``dims`` (default: the last call's)."""
-        return memory_plan(self, {**(dims or {}), **more})
+        return self.executable.memory_plan(self._inspect_dims({**(dims or {}), **more}))
+
+    def _inspect_dims(self, dims: dict[str, int]) -> dict[str, int]:
+        """Every symbolic dim bound: from ``dims``, else the last call's."""
+        symbols = sorted({s for v in self.graph.values() for s in v.type.symbols()})
+        bound = dims or self.last_dims or {}
+        missing = [s for s in symbols if s not in bound]
+        if missing:
+            raise GraphcError(f"memory_plan needs values for {', '.join(missing)}: call the "
+                              f"function once or pass them, e.g. memory_plan({missing[0]}=128)")
+        return {s: bound[s] for s in symbols}
 
     # -- llvm backend inspection (delegates to the executable) ---------------------------
     def _llvm(self) -> Any:

@@ -172,3 +172,19 @@ def render(graph: Graph) -> tuple[str, dict[Node, int]]:
     printer = _Printer()
     printer.graph(graph)
     return "\n".join(printer.lines) + "\n", printer.line_of
+
+
+_NAMES: dict[int, tuple[Graph, dict[Value, str]]] = {}  # the last graph named (reports ask often)
+
+
+def value_names(graph: Graph) -> dict[Value, str]:
+    """The text IR's name of every value (``%x`` for arguments, ``%0``, ``%1``... for results,
+    bodies included): the one numbering every report uses."""
+    cached = _NAMES.get(id(graph))
+    if cached is not None and cached[0] is graph:
+        return cached[1]
+    printer = _Printer()
+    printer.graph(graph)
+    _NAMES.clear()
+    _NAMES[id(graph)] = (graph, printer.names)
+    return printer.names

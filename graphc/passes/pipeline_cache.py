@@ -20,7 +20,7 @@ from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph
 from graphc.ir.parser import parse
 
-SOURCE_DIRS = ("ir", "ops", "passes")
+SOURCE_DIRS = ("support", "ir", "ops", "analysis", "passes")
 SUFFIX = ".gpl"  # file suffix of pipeline entries in the cache directory
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 import graphc as gc
+from graphc.analysis.memory import plan_memory
+from graphc.ir.printer import value_names
 from graphc.passes import PassManager
-from graphc.passes.memplan import plan_memory, value_names
 from tests.passes.irtext import ir, run_pass
 from tests.passes.randgraphs import Case, graphs
 

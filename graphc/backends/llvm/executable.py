@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from graphc.analysis.memory import MemoryPlan
 from graphc.backends.llvm.adaptive import WorkerChooser
 from graphc.backends.llvm.native import runtime
 from graphc.backends.llvm.native.threads import MAX_THREADS, available_cpus
@@ -203,6 +204,12 @@ class LLVMExecutable:
                 f"function once, or pass them, e.g. llvm_ir({symbols[0]}=32)"
             )
         return dims
+
+    def memory_plan(self, dims: dict[str, int] | None = None) -> MemoryPlan:
+        """Where each value lives in the code compiled for ``dims`` (the arena it allocates)."""
+        from graphc.backends.llvm.codegen.layout import plan
+
+        return plan(self.graph, self._dims_for(dims), self.threads).plan  # type: ignore[return-value]
 
     def llvm_ir(self, dims: dict[str, int] | None = None, optimized: bool = False) -> str:
         """The LLVM IR generated for ``dims`` (the last compiled binding by default)."""

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from graphc.analysis.memory import MemoryPlan, Slot, body_inplace_args, plan_memory
+from graphc.backends.numpy import policy
 from graphc.backends.numpy.body import BodyProgram
 from graphc.backends.numpy.interpreter import run_node
 from graphc.backends.numpy.outkernels import OUT, write
@@ -24,15 +26,9 @@ from graphc.ir.opdef import lookup
 from graphc.ops import core
 from graphc.ops import shape as shape_ops
 from graphc.ops.shape import runtime_dims
-from graphc.passes.memplan import MemoryPlan, Slot, body_inplace_args, plan_memory
 
 Env = list[Any]
 Step = Callable[[Env], None]
-
-
-def can_write(node: Node) -> bool:
-    """Nodes this backend writes into planned buffers: out= kernels and fused nodes."""
-    return node.op in OUT or node.body is not None or node.op.elementwise
 
 
 class Program:
@@ -48,8 +44,7 @@ class Program:
         self.graph = graph
         self.times = times  # profiling: seconds per node index, accumulated by each step
         self.static = _static_nodes(graph)
-        self.plan: MemoryPlan = plan_memory(
-            graph, dims, lambda n: n not in self.static and can_write(n))
+        self.plan: MemoryPlan = plan_memory(graph, dims, policy.planned(self.static))
         self.index: dict[Value, int] = {}
         for v in graph.values():
             self.index[v] = len(self.index)

@@ -6,23 +6,12 @@ import time
 
 import numpy as np
 
+from graphc.analysis.liveness import dying_after
+from graphc.analysis.memory import MemoryPlan, plan_memory
+from graphc.backends.numpy.policy import UNPLANNED
 from graphc.ir.errors import BackendError, GraphcError, NumericsError
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ops.shape import runtime_dims
-
-
-def last_uses(graph: Graph) -> dict[int, list[Value]]:
-    """For each node index, the values whose last reader it is (freed right after it)."""
-    last: dict[Value, int] = {}
-    for i, n in enumerate(graph.nodes):
-        for v in n.inputs:
-            last[v] = i
-    keep = set(graph.outputs) | {v for _, v in graph.updates}
-    table: dict[int, list[Value]] = {}
-    for v, i in last.items():
-        if v not in keep:
-            table.setdefault(i, []).append(v)
-    return table
 
 
 def run_node(node: Node, args: list[np.ndarray]) -> list[np.ndarray]:
@@ -77,7 +66,7 @@ def run_graph(
     """Evaluate ``graph`` on inputs (parameters read from their cells), freeing as it goes."""
     env: dict[Value, np.ndarray] = dict(zip(graph.inputs, inputs, strict=True))
     env.update((p, _param_value(p)) for p in graph.params)
-    frees = last_uses(graph)
+    frees = dying_after(graph)
     for i, node in enumerate(graph.nodes):
         args = [env[v] for v in node.inputs]
         start = time.perf_counter()
@@ -115,6 +104,13 @@ class Interpreter:
             from graphc.backends.numpy.executor import Executor
 
             self.executor = Executor(graph, times=self.times)
+
+    def memory_plan(self, dims: dict[str, int]) -> MemoryPlan:
+        """The plan the run for ``dims`` follows (every result fresh without the executor)."""
+        if self.executor is None:
+            return plan_memory(self.graph, dims, UNPLANNED)
+        with self.executor.lock, runtime_dims(dims):
+            return self.executor.program(dims).plan
 
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]:
         # errstate: inf/nan propagate as in NumPy, without warnings; runtime_dims: kernels

@@ -3,8 +3,10 @@
 The argument block passed to the entry function is ``[inputs..., params..., outputs..., arena]``.
 Inputs and params are the caller's arrays; a node whose result is a graph output writes straight
 into the output array; a parameter update is computed straight into the parameter's array when
-that is safe (an elementwise producer that runs after every other reader of the old value),
-otherwise into the arena and copied over at the end. Everything else lives in the arena.
+that is safe (graphc.analysis.memory decides, under this backend's Policy: the producer runs
+after every other reader of the old value and writes each element after reading it), otherwise
+into the arena and copied over at the end. Everything else lives in the arena, placed by the
+same planner; per-thread kernel scratch follows the buffers.
 """
 
 from __future__ import annotations
@@ -12,14 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from graphc.backends.llvm.codegen import arena
+from graphc import ops
+from graphc.analysis.memory import MemoryPlan, Policy, plan_memory
 from graphc.backends.llvm.codegen.views import Alias, place_views
 from graphc.backends.llvm.irgen.loops import contiguous_strides
 from graphc.backends.llvm.kernels.table import KERNEL, SCALAR, SCRATCH
 from graphc.ir.graph import Graph, Node, Value
-from graphc.ops import core
-
-ELEMENTWISE_FUSED = ("fused",)
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Layout:
     aliases: dict[Value, Alias] = field(default_factory=dict)
     first_copies: list[tuple[Value, int]] = field(default_factory=list)  # (value, output slot)
     last_copies: list[tuple[Value, Loc]] = field(default_factory=list)  # (value, destination)
+    plan: MemoryPlan | None = None
     arena_bytes: int = 0
     scratch_offset: int = 0
     scratch_per_thread: int = 0
@@ -68,39 +69,42 @@ def plan(graph: Graph, dims: dict[str, int], threads: int = 1) -> Layout:
     )
     for i, v in enumerate(graph.arguments):
         lay.where[v] = Loc("arg", i)
-    for n in graph.nodes:
-        if n.op is core.constant:
-            lay.where[n.outputs[0]] = Loc("const", id(n))
     place_views(graph, lay)
+    lay.plan = plan_memory(graph, dims, policy(lay, threads))
+    _place_planned(lay.plan, lay)
     _place_updates(graph, lay)
     _place_outputs(graph, lay)
-    _place_arena(graph, lay, threads)
+    lay.arena_bytes = lay.plan.arena_bytes
+    lay.scratch_offset = lay.plan.scratch_offset
+    lay.scratch_per_thread = lay.plan.scratch_per_thread
     return lay
 
 
-def _order(graph: Graph) -> dict[Node, int]:
-    return {n: i for i, n in enumerate(graph.nodes)}
+def policy(lay: Layout, threads: int) -> Policy:
+    """This backend's memory policy once views are placed: every kernel writes into the buffer
+    it is given; a result overwrites an operand only as a parameter update (a shared buffer
+    costs the kernel its ``noalias`` pointers); update values are copied in at the end."""
 
+    def in_place(node: Node, k: int, u: Value) -> bool:
+        return lay.shapes[u] == lay.shapes[node.outputs[k]] and _writes_like_elementwise(node, u)
 
-def _in_place_ok(graph: Graph, p: Value, v: Value, lay: Layout) -> bool:
-    node = v.node
-    if node is None or v in lay.where:
-        return False
-    if lay.shapes[p] != lay.shapes[v] or not _writes_like_elementwise(node, p):
-        return False
-    views = {u for u, a in lay.aliases.items() if a.root is p}
-    if views & set(node.inputs):  # reads p through other strides: a write could land first
-        return False
-    order = _order(graph)
-    readers = [n for n in graph.nodes if ({p} | views) & set(n.inputs) and n is not node]
-    return all(order[n] < order[node] for n in readers)
+    def scratch(node: Node, dims: dict[str, int]) -> int:
+        rule = SCRATCH.get(node.op)
+        if rule is None:
+            return 0
+        return rule(node, [lay.shapes[v] for v in node.inputs],
+                    [lay.shapes[v] for v in node.outputs])
+
+    return Policy("llvm", writes=lambda n: True, view=lambda n: n.outputs[0] in lay.aliases,
+                  in_place=in_place, reuse_operands=False, copy_updates=True, scratch=scratch,
+                  threads=threads)
 
 
 def _writes_like_elementwise(node: Node, p: Value) -> bool:
     """Whether ``node`` may write its result over ``p`` while reading it (same index only)."""
-    if (node.op in SCALAR and node.op not in KERNEL) or node.op.name in ELEMENTWISE_FUSED:
+    if (node.op in SCALAR and node.op not in KERNEL) or node.op.elementwise_body:
         return True
-    if node.op.name == "fused_matmul":  # w - lr * (a @ b): the GEMM accumulates into w
+    if node.op.anchor is ops.matmul:  # w - lr * (a @ b): the GEMM accumulates into w
         from graphc.backends.llvm.kernels.fused import axpy_form
 
         form = axpy_form(node)
@@ -108,13 +112,26 @@ def _writes_like_elementwise(node: Node, p: Value) -> bool:
     return False
 
 
+_KIND_LOC = {
+    "arena": lambda s, n: Loc("arena", s.offset),
+    "constant": lambda s, n: Loc("const", id(n)),
+}
+
+
+def _place_planned(mp: MemoryPlan, lay: Layout) -> None:
+    """Arena offsets, constants and in-place parameter updates from the plan (views are
+    aliases already; outputs are placed by _place_outputs)."""
+    for v, s in mp.slots.items():
+        if s.kind in _KIND_LOC:
+            lay.where[v] = _KIND_LOC[s.kind](s, v.node)
+        elif s.kind == "param":
+            lay.where[v] = lay.where[s.shares]  # type: ignore[index]
+
+
 def _place_updates(graph: Graph, lay: Layout) -> None:
     for p, v in graph.updates:
-        slot = lay.where[p]
-        if _in_place_ok(graph, p, v, lay):
-            lay.where[v] = slot
-        else:
-            lay.last_copies.append((v, slot))
+        if lay.where.get(v) != lay.where[p]:
+            lay.last_copies.append((v, lay.where[p]))
 
 
 def _place_outputs(graph: Graph, lay: Layout) -> None:
@@ -127,38 +144,3 @@ def _place_outputs(graph: Graph, lay: Layout) -> None:
             lay.last_copies.append((v, slot))
         else:
             lay.where[v] = slot
-
-
-def _place_arena(graph: Graph, lay: Layout, threads: int) -> None:
-    end = len(graph.nodes)
-    last_use: dict[Value, int] = {}
-    for i, n in enumerate(graph.nodes):
-        for v in n.inputs:
-            last_use[v] = i
-    for v, _ in lay.last_copies:
-        last_use[v] = end
-    for v, a in lay.aliases.items():  # a view keeps its root's buffer alive
-        if v in last_use:
-            last_use[a.root] = max(last_use.get(a.root, -1), last_use[v])
-    intervals = []
-    for i, n in enumerate(graph.nodes):
-        for v in n.outputs:
-            if v not in lay.where and v not in lay.aliases:
-                intervals.append(arena.Interval(v, lay.nbytes(v), i, last_use.get(v, i)))
-    offsets, total = arena.pack(intervals)
-    for v, off in offsets.items():
-        lay.where[v] = Loc("arena", off)  # type: ignore[index]
-    lay.scratch_offset = total
-    lay.scratch_per_thread = arena.align_up(_scratch_bytes(graph, lay))
-    lay.arena_bytes = total + threads * lay.scratch_per_thread
-
-
-def _scratch_bytes(graph: Graph, lay: Layout) -> int:
-    need = 0
-    for n in graph.nodes:
-        rule = SCRATCH.get(n.op)
-        if rule is not None:
-            ins = [lay.shapes[v] for v in n.inputs]
-            outs = [lay.shapes[v] for v in n.outputs]
-            need = max(need, rule(n, ins, outs))
-    return need
