@@ -1,23 +1,47 @@
-"""Backends: each turns a Graph into an Executable; they import only ir and ops."""
+"""Backends: each turns a Graph into an Executable; they import support, ir, ops and analysis
+only (never a pass, the frontend or each other's internals)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from graphc.analysis.memory import MemoryPlan
-from graphc.ir.errors import BackendError
+from graphc.ir.errors import BackendError, GraphcError
 from graphc.ir.graph import Graph
+
+# the views of a compiled graph, and which backend has each ("graph": every backend)
+STAGES: dict[str, str | None] = {"graph": None, "llvm": "llvm", "llvm-opt": "llvm", "asm": "llvm"}
 
 
 class Executable(Protocol):
-    """A compiled graph: run(inputs, dims) -> outputs followed by update values."""
+    """A compiled graph: run(inputs, dims) -> outputs followed by update values; and what
+    runs, for inspection (JAX's Compiled stage object is the model)."""
 
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]: ...
 
-    def memory_plan(self, dims: dict[str, int]) -> MemoryPlan: ...
+    def ir(self, stage: str = "graph", dims: dict[str, int] | None = None) -> str:
+        """The text of ``stage`` (a key of STAGES) for ``dims`` (default: the last run's)."""
+        ...
+
+    def memory_plan(self, dims: dict[str, int]) -> MemoryPlan:
+        """Where every value lives when the graph runs with ``dims``."""
+        ...
+
+    def report(self) -> list[Any]:
+        """One entry per compiled binding of the symbolic dims, in compile order."""
+        ...
+
+
+def stage_error(backend: str, stage: str) -> GraphcError:
+    """The error for a view this backend does not have."""
+    if stage not in STAGES:
+        return GraphcError(f"unknown stage {stage!r}; expected a pass name or one of "
+                           f"{', '.join(STAGES)}")
+    return GraphcError(f"ir({stage!r}) needs backend='{STAGES[stage]}'; this function runs on "
+                       f"backend='{backend}'")
 
 
 def _numpy(graph: Graph, **options: object) -> Executable:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from graphc.backends import Executable, compile_for
+from graphc.backends import STAGES, Executable, compile_for
 from graphc.frontend.profile import (
     Profile,
     build_profile,
@@ -206,13 +206,18 @@ class Function:
         self._checked = (sig, dict(dims))
         return dims
 
-    def ir(self, stage: str | None = None) -> str:
-        """The text IR that runs; ``ir("input")`` before any pass, ``ir("fuse")`` after fuse."""
-        if stage is None:
-            return str(self.graph)
+    def ir(self, stage: str | None = None, **dims: int) -> str:
+        """The text IR that runs; ``ir("input")`` before any pass, ``ir("fuse")`` after fuse;
+        the backend's stages (``llvm``, ``llvm-opt``, ``asm``) for ``dims`` (default: the
+        last call's)."""
+        if stage is None or stage in STAGES:
+            return self.executable.ir(stage or "graph", dims or None)
         if self.passes is None:
             raise GraphcError("this function was compiled without a pass manager")
-        return self.passes.ir_after(stage)
+        try:
+            return self.passes.ir_after(stage)
+        except GraphcError as e:
+            raise GraphcError(f"{e}; backend stages: {', '.join(STAGES)}") from None
 
     # -- pass inspection (graphc.passes) -------------------------------------------------
     def pass_report(self) -> str:
@@ -237,23 +242,19 @@ class Function:
                               f"function once or pass them, e.g. memory_plan({missing[0]}=128)")
         return {s: bound[s] for s in symbols}
 
-    # -- llvm backend inspection (delegates to the executable) ---------------------------
-    def _llvm(self) -> Any:
-        if not hasattr(self.executable, "llvm_ir"):
-            raise GraphcError("llvm_ir(), asm() and compile_report() need backend='llvm'")
-        return self.executable
-
+    # -- backend views (the executable's) ------------------------------------------------
     def llvm_ir(self, optimized: bool = False, **dims: int) -> str:
         """LLVM IR for the given dims (default: the last compiled binding); -O3 if optimized."""
-        return self._llvm().llvm_ir(dims or None, optimized=optimized)
+        return self.ir("llvm-opt" if optimized else "llvm", **dims)
 
     def asm(self, **dims: int) -> str:
         """Host assembly for the given dims (default: the last compiled binding)."""
-        return self._llvm().asm(dims or None)
+        return self.ir("asm", **dims)
 
     def compile_report(self) -> list[Any]:
-        """Per compiled dims binding: IR build / optimize / codegen / load times, cache hit."""
-        return self._llvm().compile_report()
+        """Per compiled dims binding, what the backend made: llvm's IR build / optimize /
+        codegen / load times and cache hit, numpy's executor arena."""
+        return self.executable.report()
 
     # -- profiling -------------------------------------------------------------------------
     def profile(self, *args: Any, repeat: int = 10, warmup: int = 1) -> Profile:

@@ -27,7 +27,7 @@ from graphc.backends.llvm.toolchain import jit
 from graphc.backends.llvm.variant import CompileReport, Variant
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Node, Value
-from graphc.ir.printer import print_graph
+from graphc.ir.printer import print_graph, value_names
 
 # codegen (and through it every kernel module) is imported only on a cache miss or for
 # inspection: a process that loads cached object code never needs it (~50+ ms of imports).
@@ -205,6 +205,24 @@ class LLVMExecutable:
             )
         return dims
 
+    def ir(self, stage: str = "graph", dims: dict[str, int] | None = None) -> str:
+        """``graph`` (the IR compiled), ``llvm``, ``llvm-opt`` (after -O3) or ``asm``."""
+        views = {
+            "graph": lambda: print_graph(self.graph),
+            "llvm": lambda: self.llvm_ir(dims),
+            "llvm-opt": lambda: self.llvm_ir(dims, optimized=True),
+            "asm": lambda: self.asm(dims),
+        }
+        if stage not in views:
+            from graphc.backends import stage_error
+
+            raise stage_error("llvm", stage)
+        return views[stage]()
+
+    def report(self) -> list[CompileReport]:
+        """One compile report per compiled binding of the symbolic dims, in compile order."""
+        return self.compile_report()
+
     def memory_plan(self, dims: dict[str, int] | None = None) -> MemoryPlan:
         """Where each value lives in the code compiled for ``dims`` (the arena it allocates)."""
         from graphc.backends.llvm.codegen.layout import plan
@@ -240,7 +258,9 @@ class LLVMExecutable:
         counts = (ctypes.c_int64 * n).from_address(
             var.loaded.address(PROFILE_SYMBOL, data=True)
         )
-        rows = [(f"%{i} {node.describe()}", counts[i]) for i, node in enumerate(self.graph.nodes)]
+        names = value_names(self.graph)  # the numbering of ir() and memory_plan()
+        rows = [(f"{', '.join(names[v] for v in node.outputs)} {node.describe()}", counts[i])
+                for i, node in enumerate(self.graph.nodes)]
         return sorted(rows, key=lambda r: -r[1])
 
     def kernel_seconds(self, dims: dict[str, int] | None = None) -> list[float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from graphc.analysis.memory import MemoryPlan, plan_memory
 from graphc.backends.numpy.policy import UNPLANNED
 from graphc.ir.errors import BackendError, GraphcError, NumericsError
 from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.printer import print_graph
 from graphc.ops.shape import runtime_dims
 
 
@@ -87,6 +89,18 @@ def _param_value(p: Value) -> np.ndarray:
     return p.param.value
 
 
+@dataclass
+class NumpyReport:
+    """One dims binding of the planned executor."""
+
+    dims: dict[str, int]
+    arena_bytes: int
+
+    def __str__(self) -> str:
+        bound = ", ".join(f"{k}={v}" for k, v in sorted(self.dims.items()))
+        return f"numpy executor [{bound}]: arena {self.arena_bytes} bytes"
+
+
 class Interpreter:
     """Executable for the numpy backend; check_numerics=True stops at the first NaN;
     profile=True times every node (``kernel_seconds()``)."""
@@ -104,6 +118,21 @@ class Interpreter:
             from graphc.backends.numpy.executor import Executor
 
             self.executor = Executor(graph, times=self.times)
+
+    def ir(self, stage: str = "graph", dims: dict[str, int] | None = None) -> str:
+        """The graph this backend runs (it has no other stage)."""
+        if stage != "graph":
+            from graphc.backends import stage_error
+
+            raise stage_error("numpy", stage)
+        return print_graph(self.graph)
+
+    def report(self) -> list[NumpyReport]:
+        """Per dims binding the planned executor prepared: its arena (none without it)."""
+        if self.executor is None:
+            return []
+        return [NumpyReport(dict(key), prog.plan.arena_bytes)
+                for key, prog in self.executor.programs.items()]
 
     def memory_plan(self, dims: dict[str, int]) -> MemoryPlan:
         """The plan the run for ``dims`` follows (every result fresh without the executor)."""
