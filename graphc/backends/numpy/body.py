@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from graphc.analysis.liveness import liveness
 from graphc.backends.numpy.outkernels import OUT, UFUNCS
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ops import core
@@ -30,7 +31,7 @@ class BodyProgram:
         self.shape: dict[Value, Shape] = dict(zip(body.inputs, arg_shapes, strict=True))
         self.template: list[Any] = [None] * len(body.inputs)
         self.owned = {v for i, v in enumerate(body.inputs) if i in owned}
-        self.last = _last_uses(body)
+        self.last = liveness(body).last  # yielded values: alive to the end
         producer = {v.node: k for k, v in reversed(list(enumerate(body.outputs)))
                     if v.node is not None}
         self.ops: list[Op] = []
@@ -78,16 +79,6 @@ class BodyProgram:
             op(env, outs)
         for k, slot in self.copies:
             np.copyto(outs[k], env[slot], casting="unsafe")
-
-
-def _last_uses(body: Graph) -> dict[Value, int]:
-    last: dict[Value, int] = {}
-    for j, n in enumerate(body.nodes):
-        for v in n.inputs:
-            last[v] = j
-    for v in body.outputs:
-        last[v] = len(body.nodes)  # yielded: alive to the end
-    return last
 
 
 def _writer(n: Node, ins: list[int]) -> Callable[[list[Any], np.ndarray], None]:
