@@ -43,7 +43,8 @@ class Policy:
     ``view(node)``: the node's result is a view of its operand 0 (owns no memory);
     ``in_place(node, k, u)``: result ``k`` may be written over operand ``u`` while the node
     reads it; ``reuse_operands``: arena results may take over a dying operand's buffer (else
-    only parameter updates are written in place); ``copy_updates``: an update value that cannot
+    only parameter updates are written in place); ``update_params``: update values may be
+    written into their parameter's array; ``copy_updates``: an update value that cannot
     be written into its parameter stays in the arena and is copied there after the call (else it
     leaves as an array of its own); ``scratch(node, dims)``: bytes of per-thread scratch the
     node's kernel needs, reserved after the buffers, once per thread.
@@ -54,6 +55,7 @@ class Policy:
     view: Callable[[Node], bool]
     in_place: Callable[[Node, int, Value], bool]
     reuse_operands: bool = True
+    update_params: bool = True
     copy_updates: bool = False
     scratch: Callable[[Node, dict[str, int]], int] | None = None
     threads: int = 1
@@ -177,7 +179,7 @@ class _Planner:
             return self._slot("view", i, v, 0, root=self.live.root[v])
         if not self.policy.writes(n):
             return self._slot("output" if v in self.leaving else "fresh", i, v, size)
-        if v in self.update_of:
+        if v in self.update_of and self.policy.update_params:
             slot = self._param_in_place(i, n, k, v, size)
             if slot is not None:
                 return slot

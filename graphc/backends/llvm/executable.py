@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from graphc.analysis.memory import MemoryPlan
+from graphc.analysis.numerics import first_nan, nan_error
 from graphc.backends.llvm.adaptive import WorkerChooser
 from graphc.backends.llvm.native import runtime
 from graphc.backends.llvm.native.threads import MAX_THREADS, available_cpus
@@ -88,13 +89,16 @@ class LLVMExecutable:
         profile: bool = False,
         threads: int = 1,
         adaptive: bool = False,
+        numerics: bool = False,
     ):
         self.graph = graph
+        self.numerics = numerics  # check_numerics: stop at the first node that makes NaN
         self.opt_level = opt_level
         self.profile_enabled = profile
         self.threads = threads
         self.adaptive = adaptive  # choose between ``threads`` and 1 per call by timing both
-        self.text = print_graph(graph) + f"// profile={profile} threads={threads}\n"
+        self.text = print_graph(graph) + f"// profile={profile} threads={threads}"
+        self.text += " numerics\n" if numerics else "\n"
         self.variants: dict[tuple, Variant] = {}
         self._compile_lock = threading.Lock()
         self.update_index = [graph.params.index(p) for p, _ in graph.updates]
@@ -121,7 +125,7 @@ class LLVMExecutable:
             # shared kernels missing too (a cold start): a helper process compiles them meanwhile
             runtime.compile_ahead(runtime.likely_pieces(self.graph))
             program = emit.generate(
-                self.graph, dims, timings, self.profile_enabled, self.threads
+                self.graph, dims, timings, self.profile_enabled, self.threads, self.numerics
             )
             obj, _ = jit.compile_ir(program.ir_text, timings, self.opt_level)
             entry = cache.Entry(program.meta, obj)
@@ -158,7 +162,7 @@ class LLVMExecutable:
             outs = var.bind_outputs()
             self._call(var)
             if var.error.value:
-                self._raise_kernel_error(var)
+                self._raise_kernel_error(var, inputs, params, dims)
             results = var.collect(outs)
             del copies  # the call is over: contiguous copies of strided inputs may go
         return results + [params[j] for j in self.update_index]
@@ -175,11 +179,17 @@ class LLVMExecutable:
         var.entry(var.block_address)
         chooser.record(time.perf_counter() - t0)
 
-    def _raise_kernel_error(self, var: Variant) -> None:
-        """Reset the variant's error flag and raise naming the node that set it."""
+    def _raise_kernel_error(self, var: Variant, inputs: list[np.ndarray],
+                            params: list[np.ndarray], dims: dict[str, int]) -> None:
+        """Reset the variant's error flag and raise naming the node that set it (for a NaN,
+        the op and line the reference evaluation finds, as the numpy backend reports it)."""
         code, var.error.value = var.error.value, 0
-        node = self.graph.nodes[code - 1]
-        raise BackendError(f"{node.describe()}: {_expected_index(node)}")
+        if code > 0:
+            node = self.graph.nodes[code - 1]
+            raise BackendError(f"{node.describe()}: {_expected_index(node)}")
+        first_nan(self.graph, inputs, params, dims)
+        node = self.graph.nodes[-code - 1]  # codegen/numerics.nan_code; NaN on llvm only
+        raise nan_error(node, next(v for v in node.outputs if v.type.dtype.is_float))
 
     def _bind_params(self, var: Variant) -> list[np.ndarray]:
         arrays = []
@@ -234,7 +244,8 @@ class LLVMExecutable:
         from graphc.backends.llvm.codegen import emit
 
         found = emit.generate(
-            self.graph, self._dims_for(dims), None, self.profile_enabled, self.threads
+            self.graph, self._dims_for(dims), None, self.profile_enabled, self.threads,
+            self.numerics,
         )
         text = found.ir_text
         if not optimized:
@@ -312,7 +323,9 @@ def _threads(options: dict[str, Any]) -> tuple[int, bool]:
 def compile_graph(graph: Graph, **options: Any) -> LLVMExecutable:
     """The llvm backend's entry point (used by graphc.backends.compile_for).
 
-    Options: ``opt_level`` (default 3), ``profile`` (per-node cycle counts), ``threads`` (big
+    Options: ``opt_level`` (default 3), ``profile`` (per-node cycle counts), ``check_numerics``
+    (stop at the first node that makes NaN from NaN-free operands: NumericsError names the op
+    and the user's line, as on the numpy backend), ``threads`` (big
     GEMM, conv, pooling and elementwise kernels run in chunks on that many threads; default
     ``default_threads()``, or the environment variable GRAPHC_THREADS). Results do not depend
     on the thread count, bit for bit. With the default, each compiled binding times its calls
@@ -321,6 +334,6 @@ def compile_graph(graph: Graph, **options: Any) -> LLVMExecutable:
     opt = int(options.pop("opt_level", jit.OPT_LEVEL))
     threads, pinned = _threads(options)
     profile = bool(options.pop("profile", False))
-    return LLVMExecutable(
-        graph, opt_level=opt, profile=profile, threads=threads, adaptive=not pinned and threads > 1
-    )
+    numerics = bool(options.pop("check_numerics", False))
+    return LLVMExecutable(graph, opt_level=opt, profile=profile, threads=threads,
+                          adaptive=not pinned and threads > 1, numerics=numerics)

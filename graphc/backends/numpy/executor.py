@@ -18,13 +18,13 @@ import numpy as np
 from graphc.analysis.memory import MemoryPlan, Slot, body_inplace_args, plan_memory
 from graphc.backends.numpy import policy
 from graphc.backends.numpy.body import BodyProgram
-from graphc.backends.numpy.interpreter import run_node
 from graphc.backends.numpy.outkernels import OUT, write
 from graphc.ir.errors import BackendError, GraphcError
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.opdef import lookup
 from graphc.ops import core
 from graphc.ops import shape as shape_ops
+from graphc.ops.evaluate import run_node
 from graphc.ops.shape import runtime_dims
 
 Env = list[Any]

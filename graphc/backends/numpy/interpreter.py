@@ -9,56 +9,13 @@ import numpy as np
 
 from graphc.analysis.liveness import dying_after
 from graphc.analysis.memory import MemoryPlan, plan_memory
+from graphc.analysis.numerics import check_numerics
 from graphc.backends.numpy.policy import UNPLANNED
-from graphc.ir.errors import BackendError, GraphcError, NumericsError
-from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.errors import BackendError
+from graphc.ir.graph import Graph, Value
 from graphc.ir.printer import print_graph
+from graphc.ops.evaluate import run_node
 from graphc.ops.shape import runtime_dims
-
-
-def run_node(node: Node, args: list[np.ndarray]) -> list[np.ndarray]:
-    """One node's results; kernel failures name the node and the user's line."""
-    try:
-        if node.body is not None:  # fused ops: the kernel evaluates the body
-            out = node.op.kernel(*args, body=node.body, **node.attrs)
-        else:
-            out = node.op.kernel(*args, **node.attrs)
-    except GraphcError:
-        raise
-    except Exception as e:  # a kernel's own error, e.g. an index out of range
-        raise BackendError(f"{node.describe()}: {type(e).__name__}: {e}") from None
-    outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    return [np.asarray(o) for o in outs]
-
-
-def _has_nan(a: np.ndarray) -> bool:
-    return a.dtype.kind == "f" and bool(np.isnan(a).any())
-
-
-def check_numerics(node: Node, args: list[np.ndarray], results: list[np.ndarray]) -> None:
-    """Raise at the first node that makes NaN from NaN-free inputs, naming the user's line."""
-    if any(_has_nan(a) for a in args):
-        return
-    for v, r in zip(node.outputs, results, strict=True):
-        if _has_nan(r):
-            culprit = _body_culprit(node, args) if node.body is not None else None
-            raise NumericsError(f"{(culprit or node).describe()} produced NaN in {v.type}")
-
-
-def _body_culprit(node: Node, args: list[np.ndarray]) -> Node | None:
-    """The first op inside a fused node's body that makes NaN (bodies keep the user's lines)."""
-    if node.op.name in ("fused_matmul", "fused_conv2d"):
-        base = node.op.name.removeprefix("fused_")
-        from graphc.ir.opdef import lookup
-
-        args = [np.asarray(lookup(base).kernel(args[0], args[1], **node.attrs)), *args[2:]]
-    env = dict(zip(node.body.inputs, args, strict=True))  # type: ignore[union-attr]
-    for n in node.body.nodes:  # type: ignore[union-attr]
-        out = np.asarray(n.op.kernel(*(env[v] for v in n.inputs), **n.attrs))
-        if _has_nan(out) and not any(_has_nan(env[v]) for v in n.inputs):
-            return n
-        env[n.outputs[0]] = out
-    return None
 
 
 def run_graph(

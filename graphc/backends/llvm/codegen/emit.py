@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from llvmlite import ir
 
-from graphc.backends.llvm.codegen import chunks
+from graphc.backends.llvm.codegen import chunks, numerics
 from graphc.backends.llvm.codegen.chunks import Split
 from graphc.backends.llvm.codegen.layout import Layout, Loc, plan
 from graphc.backends.llvm.irgen.basics import I8, I64, PTR, VOID, i64
@@ -46,19 +46,21 @@ def generate(
     timings: jit.Timings | None = None,
     profile: bool = False,
     threads: int = 1,
+    numerics: bool = False,
 ) -> ModuleCode:
     """LLVM IR for ``graph`` with its symbolic dims bound to ``dims``.
 
     With ``profile``, the entry function also adds each kernel's cycle count (CPU time stamp
     counter) to a counter per node, readable through the ``graphc_profile`` symbol. With
     ``threads`` > 1, big elementwise and GEMM kernels run in chunks on a thread pool
-    (chunks.py, parallel.py)."""
+    (chunks.py, parallel.py). With ``numerics``, the first node that makes NaN from NaN-free
+    operands stops the call and sets the error flag (numerics.py)."""
     t0 = time.perf_counter()
     check_supported(graph)
-    lay = plan(graph, dims, threads)
+    lay = plan(graph, dims, threads, numerics)
     module = ir.Module(name=graph.name)
     module.triple = jit.host()[0]
-    ModuleEmitter(module, graph, lay, profile, threads).emit()
+    ModuleEmitter(module, graph, lay, profile, threads, numerics).emit()
     text = str(module)
     if timings is not None:
         timings.ir_build += time.perf_counter() - t0
@@ -95,9 +97,11 @@ class ModuleEmitter:
     """Builds the entry function and one kernel function per node."""
 
     def __init__(
-        self, module: ir.Module, graph: Graph, lay: Layout, profile: bool = False, threads: int = 1
+        self, module: ir.Module, graph: Graph, lay: Layout, profile: bool = False, threads: int = 1,
+        numerics: bool = False,
     ):
         self.threads = threads
+        self.numerics = numerics
         self.module = module
         self.graph = graph
         self.lay = lay
@@ -123,6 +127,8 @@ class ModuleEmitter:
                 self._call_kernel(b, i, node)
                 if start is not None:
                     _count(b, self.counters, i, start)
+                if self.numerics:
+                    self._check_nan(b, fn, i, node)
         for v, dest in self.lay.last_copies:
             self._copy(b, v, self.lay.where[v], dest)
         b.ret_void()
@@ -184,6 +190,20 @@ class ModuleEmitter:
             self._fork(b, fn, args, split.count)
         else:
             b.call(fn, args)
+
+    def _check_nan(self, b: ir.IRBuilder, entry: ir.Function, index: int, node: Node) -> None:
+        """Return from the entry function, flagging the node, if it made NaN."""
+        checker = numerics.nan_checker(self.module, index, node, self._view)
+        if checker is None:
+            return
+        values = [self.lay.alias(v).root for v in node.inputs] + node.outputs
+        made = b.call(checker, [self.pointer(b, v) for v in values])
+        stop, go = (entry.append_basic_block(f"{kind}.n{index}") for kind in ("nan", "ok"))
+        b.cbranch(made, stop, go)
+        b.position_at_end(stop)
+        b.store(i64(numerics.nan_code(index)), table.error_flag(self.module))
+        b.ret_void()
+        b.position_at_end(go)
 
     def _fork(self, b: ir.IRBuilder, fn: ir.Function, args: list[ir.Value], count: int) -> None:
         """fn(args..., chunk, tid) for every chunk on the pool: args go through a stack block."""

@@ -61,8 +61,9 @@ class Layout:
         return Alias(v, 0, contiguous_strides(self.shapes[v]))
 
 
-def plan(graph: Graph, dims: dict[str, int], threads: int = 1) -> Layout:
-    """Assign a buffer to every value of ``graph`` with ``dims`` bound."""
+def plan(graph: Graph, dims: dict[str, int], threads: int = 1, numerics: bool = False) -> Layout:
+    """Assign a buffer to every value of ``graph`` with ``dims`` bound (``numerics``: the code
+    checks for NaN after each node, so parameters are only written at the end)."""
     shapes = {v: v.type.concrete(dims) for v in graph.values()}
     lay = Layout(
         shapes, n_inputs=len(graph.inputs), n_params=len(graph.params), n_outputs=len(graph.outputs)
@@ -70,7 +71,7 @@ def plan(graph: Graph, dims: dict[str, int], threads: int = 1) -> Layout:
     for i, v in enumerate(graph.arguments):
         lay.where[v] = Loc("arg", i)
     place_views(graph, lay)
-    lay.plan = plan_memory(graph, dims, policy(lay, threads))
+    lay.plan = plan_memory(graph, dims, policy(lay, threads, numerics))
     _place_planned(lay.plan, lay)
     _place_updates(graph, lay)
     _place_outputs(graph, lay)
@@ -80,10 +81,11 @@ def plan(graph: Graph, dims: dict[str, int], threads: int = 1) -> Layout:
     return lay
 
 
-def policy(lay: Layout, threads: int) -> Policy:
+def policy(lay: Layout, threads: int, numerics: bool = False) -> Policy:
     """This backend's memory policy once views are placed: every kernel writes into the buffer
     it is given; a result overwrites an operand only as a parameter update (a shared buffer
-    costs the kernel its ``noalias`` pointers); update values are copied in at the end."""
+    costs the kernel its ``noalias`` pointers), never under ``numerics`` (a call stopped at a
+    NaN must leave the parameters as they were); other update values are copied in at the end."""
 
     def in_place(node: Node, k: int, u: Value) -> bool:
         return lay.shapes[u] == lay.shapes[node.outputs[k]] and _writes_like_elementwise(node, u)
@@ -96,8 +98,8 @@ def policy(lay: Layout, threads: int) -> Policy:
                     [lay.shapes[v] for v in node.outputs])
 
     return Policy("llvm", writes=lambda n: True, view=lambda n: n.outputs[0] in lay.aliases,
-                  in_place=in_place, reuse_operands=False, copy_updates=True, scratch=scratch,
-                  threads=threads)
+                  in_place=in_place, reuse_operands=False, update_params=not numerics,
+                  copy_updates=True, scratch=scratch, threads=threads)
 
 
 def _writes_like_elementwise(node: Node, p: Value) -> bool:
