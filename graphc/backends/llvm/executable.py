@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from graphc import ops
 from graphc.analysis.memory import MemoryPlan
 from graphc.analysis.numerics import first_nan, nan_error
 from graphc.backends.llvm.adaptive import WorkerChooser
@@ -37,11 +38,11 @@ from graphc.support import cache
 
 def _expected_index(node: Node) -> str:
     """What a bad index or label of ``node`` (take, take_grad, softmax_cross_entropy) broke."""
-    if node.op.name == "softmax_cross_entropy":
+    if node.op is ops.softmax_cross_entropy:
         logits = node.inputs[0].type
         return f"label out of range: expected 0 <= label < {logits.shape[-1]} (logits {logits})"
     axis = node.attrs.get("axis")
-    shape = node.attrs["shape"] if node.op.name == "take_grad" else node.inputs[0].type.shape
+    shape = node.attrs["shape"] if node.op is ops.take_grad else node.inputs[0].type.shape
     n = shape[axis] if axis is not None else " * ".join(map(str, shape)) or "1"
     where = f"axis {axis}" if axis is not None else "the flattened table"
     return f"index out of range: expected -{n} <= index < {n} ({where} of shape {list(shape)})"

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from graphc import ops
 from graphc.analysis.liveness import liveness
 from graphc.backends.numpy.outkernels import OUT, UFUNCS
 from graphc.ir.graph import Graph, Node, Value
@@ -49,7 +50,7 @@ class BodyProgram:
             return
         self.template.append(None)
         shapes = [self.shape[v] for v in n.inputs]
-        self.shape[out] = shapes[0] if n.op.name == "full_like" else np.broadcast_shapes(*shapes)
+        self.shape[out] = shapes[0] if n.op is ops.full_like else np.broadcast_shapes(*shapes)
         ins = [self.slot[v] for v in n.inputs]
         if k is not None:
             self.ops.append(_into_out(n, ins, self.slot[out], k))

@@ -21,10 +21,11 @@ from graphc.backends.numpy.body import BodyProgram
 from graphc.backends.numpy.outkernels import OUT, write
 from graphc.ir.errors import BackendError, GraphcError
 from graphc.ir.graph import Graph, Node, Value
-from graphc.ir.opdef import lookup
+from graphc.ir.opdef import OpDef, lookup
 from graphc.ops import core
 from graphc.ops import shape as shape_ops
 from graphc.ops.evaluate import run_node
+from graphc.ops.fused import fused, fused_conv2d, fused_matmul, fused_reduce
 from graphc.ops.shape import runtime_dims
 
 Env = list[Any]
@@ -133,7 +134,7 @@ class Program:
         buffers = self._buffers(node)
         if buffers is None or (node.body is None and len(outs) != 1):
             return _kernel_step(node, ins, outs)
-        if node.body is not None and node.op.name in RUNNERS:
+        if node.body is not None and node.op in RUNNERS:
             return _guarded(node, _fused_step(self, node, ins, outs, buffers))
         if node.body is not None:
             return _kernel_step(node, ins, outs)
@@ -227,7 +228,7 @@ def _out_step(node: Node, ins: list[int], o: int, buf: Callable[[Env], np.ndarra
 
 def _fused_step(prog: Program, node: Node, ins: list[int], outs: list[int],
                 buffers: list[Callable[[Env], np.ndarray]]) -> Step:
-    run = RUNNERS[node.op.name](prog, node)
+    run = RUNNERS[node.op](prog, node)
 
     def step(env: Env) -> None:
         bufs = [b(env) for b in buffers]
@@ -281,7 +282,8 @@ def _reduce_runner(prog: Program, node: Node) -> Callable[..., None]:
 
 
 def _epilogue_runner(prog: Program, node: Node) -> Callable[..., None]:
-    base = lookup(node.op.name.removeprefix("fused_"))
+    base = node.op.anchor
+    assert base is not None
     attrs = dict(node.attrs)
     product = base.infer([v.type for v in node.inputs[:2]], attrs)[0]
     shape, dtype = product.concrete(prog.plan.dims), product.dtype.np
@@ -309,9 +311,9 @@ def _epilogue_runner(prog: Program, node: Node) -> Callable[..., None]:
     return run
 
 
-RUNNERS: dict[str, Callable[[Program, Node], Callable[..., None]]] = {
-    "fused": _fused_runner, "fused_reduce": _reduce_runner,
-    "fused_matmul": _epilogue_runner, "fused_conv2d": _epilogue_runner,
+RUNNERS: dict[OpDef, Callable[[Program, Node], Callable[..., None]]] = {
+    fused: _fused_runner, fused_reduce: _reduce_runner,
+    fused_matmul: _epilogue_runner, fused_conv2d: _epilogue_runner,
 }
 
 

@@ -1,3 +1,5 @@
-"""One graph -> one LLVM module: ``emit`` (the module and its entry point), ``layout`` (where
-each value lives: argument block, arena, aliases), ``views`` (values that need no kernel),
-``chunks`` (how a kernel splits across threads), ``arena`` (offsets for buffers)."""
+"""One graph -> one LLVM module: ``emit`` (the module and its entry point, one kernel function
+per node), ``layout`` (where each value lives: argument block, arena, aliases; the arena comes
+from graphc.analysis.memory under this backend's Policy), ``views`` (values that need no kernel),
+``chunks`` (how a kernel splits across threads), ``numerics`` (the NaN checks of
+``check_numerics``)."""

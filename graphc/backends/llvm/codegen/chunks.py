@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from llvmlite import ir
 
+from graphc import ops
 from graphc.backends.llvm.irgen.basics import i64, memory_type
 from graphc.backends.llvm.irgen.loops import View
 from graphc.ir.graph import Node
@@ -24,23 +25,11 @@ CHUNK_ELEMENTS = 1 << 15  # elements per elementwise chunk (a few L2-sized slice
 MIN_MACS = 1 << 20  # GEMMs below this many multiply-adds (~20 us) stay serial
 GEMM_COLUMNS = 32  # columns per GEMM chunk (one B panel of the f32 micro-kernel)
 GEMM_ROWS = 48  # rows per GEMM chunk when N is thin (a multiple of every tile height)
-SPLIT_ELEMENTWISE = ("fused",)
-SPLIT_GEMM = ("matmul", "fused_matmul")
-# Kernels whose result rows (dim 0) are independent: op name -> {input: the dim cut with the
-# result's dim 0} (a fused_conv2d's epilogue inputs too when they have a full batch dim). Their
-# chunks are the same kernel on smaller operands, so the kernels themselves need no change.
-# The weight gradient's rows are output channels: a chunk reads those channels of gy.
-SPLIT_BATCH: dict[str, dict[int, int]] = {
-    "conv2d": {0: 0},
-    "fused_conv2d": {0: 0},
-    "conv2d_input_grad": {0: 0},
-    "conv2d_weight_grad": {1: 1},
-    "max_pool2d": {0: 0},
-    "avg_pool2d": {0: 0},
-    "max_pool2d_grad": {0: 0, 1: 0},
-    "avg_pool2d_grad": {0: 0},
-    "max_pool2d_gather": {0: 0, 1: 0},
-}
+# Batch-splittable kernels (the op's ``batch_split`` trait: {input: the dim cut with the
+# result's dim 0}; an epilogue op's extra inputs too when they have a full batch dim) run as
+# the same kernel on smaller operands, so the kernels themselves need no change. When operand
+# 0 is not cut (the conv weight gradient: its rows are output channels), every chunk reads all
+# of it: one chunk per thread then.
 MIN_BATCH_ELEMENTS = 1 << 15  # batch kernels whose result is smaller stay serial
 BATCH_CHUNKS_PER_THREAD = 4
 
@@ -52,7 +41,7 @@ class Split:
     dim: int
     size: int
     total: int
-    batch: bool = False  # a SPLIT_BATCH kernel: its operands are cut before it is emitted
+    batch: bool = False  # a batch-split kernel: its operands are cut before it is emitted
 
     @property
     def count(self) -> int:
@@ -85,17 +74,22 @@ def plan_split(
 
     if not out_shape or math.prod(out_shape) == 0:
         return None
-    name = node.op.name
-    if (node.op in SCALAR and node.op not in KERNEL) or name in SPLIT_ELEMENTWISE:
+    op = node.op
+    if (op in SCALAR and op not in KERNEL) or op.elementwise_body:
         return _elementwise_split(out_shape)
-    if name in SPLIT_GEMM and len(in_shapes[0]) == 2 and len(in_shapes[1]) == 2:
+    if on_matmul(node) and len(in_shapes[0]) == 2 and len(in_shapes[1]) == 2:
         return _gemm_split(node, in_shapes, out_shape)
-    if name in SPLIT_BATCH and node.inputs[0].type.dtype.is_float:
-        if name == "conv2d_weight_grad":  # one chunk per thread: each repeats the im2col
+    if op.batch_split is not None and node.inputs[0].type.dtype.is_float:
+        if op.batch_split.get(0) != 0:  # one chunk per thread: each repeats the im2col
             ok = node.attrs.get("groups", 1) == 1 and math.prod(in_shapes[1]) >= MIN_MACS >> 4
             return Split(0, -(-out_shape[0] // threads), out_shape[0], batch=True) if ok else None
         return _batch_split(out_shape, threads)
     return None
+
+
+def on_matmul(node: Node) -> bool:
+    """A matrix product (matmul, or an epilogue op anchored on it): the GEMM splits it."""
+    return node.op is ops.matmul or node.op.anchor is ops.matmul
 
 
 def _batch_split(out_shape: tuple[int, ...], threads: int) -> Split | None:
@@ -110,9 +104,9 @@ def _batch_split(out_shape: tuple[int, ...], threads: int) -> Split | None:
 
 
 def batch_inputs(node: Node, shapes: list[tuple[int, ...]], rank: int) -> dict[int, int]:
-    """{input index: dim} of the inputs of a SPLIT_BATCH kernel that its chunks cut."""
-    cut = dict(SPLIT_BATCH[node.op.name])
-    if node.op.name.startswith("fused_"):
+    """{input index: dim} of the inputs of a batch-split kernel that its chunks cut."""
+    cut = dict(node.op.batch_split or {})
+    if node.op.anchor is not None:
         n = shapes[0][0]
         cut |= {i: 0 for i in range(2, len(shapes)) if len(shapes[i]) == rank and shapes[i][0] == n}
     return cut

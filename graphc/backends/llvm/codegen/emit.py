@@ -290,7 +290,7 @@ class ModuleEmitter:
         scratch: ir.Value | None,
         part: chunks.Part,
     ) -> None:
-        if part.dim == 0 and node.op.name in chunks.SPLIT_BATCH:
+        if part.dim == 0 and node.op.batch_split is not None:
             cut = chunks.batch_inputs(node, [v.shape for v in ins], len(outs[0].shape))
             ins = [
                 chunks.part_rows(v, part.along(cut[i])) if i in cut else v

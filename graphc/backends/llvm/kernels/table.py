@@ -15,6 +15,7 @@ from typing import Any
 
 from llvmlite import ir
 
+from graphc import ops
 from graphc.backends.llvm.irgen.basics import I64, Arith, i64
 from graphc.backends.llvm.irgen.loops import View
 from graphc.backends.llvm.irgen.vmath import MathLib
@@ -102,14 +103,12 @@ def error_flag(module: ir.Module) -> ir.GlobalVariable:
     return module_i64(module, ERROR_SYMBOL, 0)
 
 
-TRIG_OPS = frozenset({"sin", "cos"})
+TRIG_OPS = frozenset({ops.sin, ops.cos})
 
 
 def _uses_trig(node: Node) -> bool:
     body = node.body
-    return node.op.name in TRIG_OPS or (
-        body is not None and any(n.op.name in TRIG_OPS for n in body.nodes)
-    )
+    return node.op in TRIG_OPS or (body is not None and any(n.op in TRIG_OPS for n in body.nodes))
 
 
 def speculate_trig(k: KernelCtx, emit: Callable[[], None]) -> None:

@@ -162,12 +162,6 @@ def obtain(name: str) -> cache.Entry:
     return entry
 
 
-# Ops whose kernels call the shared GEMM (linalg_kernels, conv_kernels, fused_kernels).
-GEMM_OPS = frozenset(
-    {"matmul", "fused_matmul", "conv2d", "conv2d_input_grad", "conv2d_weight_grad", "fused_conv2d"}
-)
-
-
 def likely_pieces(graph: Graph) -> list[str]:
     """The big pieces a graph's code will need, known before it is generated: the GEMM of each
     float dtype its matrix products and convolutions use. (The thread pool is small and only
@@ -176,7 +170,7 @@ def likely_pieces(graph: Graph) -> list[str]:
         {
             f"gemm_{node.outputs[0].type.dtype.short}"
             for node in graph.nodes
-            if node.op.name in GEMM_OPS and node.outputs[0].type.dtype.short in ("f32", "f64")
+            if node.op.contraction and node.outputs[0].type.dtype.short in ("f32", "f64")
         }
     )
 
