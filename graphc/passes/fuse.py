@@ -26,7 +26,8 @@ from graphc.ir.types import broadcast_shapes
 from graphc.ops import core
 from graphc.passes.cse import cse
 from graphc.passes.dce import dce
-from graphc.passes.fuse_build import Group, build_group, expand, is_scalar_constant
+from graphc.passes.fuse_build import Group, build_group, expand
+from graphc.passes.fuse_order import Kernels, reads
 from graphc.passes.manager import register_pass
 from graphc.passes.util import Rewriter
 
@@ -42,6 +43,17 @@ def _elementwise(node: Node) -> bool:
 def _weight(node: Node) -> int:
     """Ops a node stands for (a fused node counts its body)."""
     return len(node.body.nodes) if node.body is not None else 1
+
+
+def _initial_group(n: Node) -> Group:
+    return Group("elementwise" if _elementwise(n) else "single", [n])
+
+
+def _shapes(g: Group) -> set[tuple]:
+    """The result shapes of an elementwise group (merges keep them one shape, so the first
+    member speaks for all)."""
+    return {v.type.shape for v in g.members[0].outputs}
+
 
 
 def _describe(node: Node) -> str:
@@ -90,57 +102,40 @@ class Planner:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.order = {n: i for i, n in enumerate(graph.nodes)}
-        self.group: dict[Node, Group] = {}
         self.users = graph.users()
+        self.group = Kernels(graph.nodes, self.users, _initial_group)
         self.escaping = set(graph.outputs) | {v for _, v in graph.updates}
         self.reasons: dict[tuple[Node, Node], str] = {}
 
-    # -- condensed-graph reachability --------------------------------------------------
-    def _preds(self, g: Group) -> set[Group]:
-        return {self.group[v.node] for v in reads(g) if v.node is not None}
-
-    def _reaches(self, src: Group, dst: Group) -> bool:
-        """Whether a path src -> (another group) -> ... -> dst exists."""
-        stack = [p for p in self._preds(dst) if p is not src]
-        seen: set[int] = set()
-        while stack:
-            g = stack.pop()
-            if id(g) in seen:
-                continue
-            seen.add(id(g))
-            if g is src:
-                return True
-            stack.extend(p for p in self._preds(g) if id(p) not in seen)
-        return False
-
-    def _would_cycle(self, a: Group, b: Group) -> bool:
-        return self._reaches(a, b) or self._reaches(b, a)
-
-    def _merge(self, into: Group, other: Group) -> None:
-        into.members = sorted(into.members + other.members, key=self.order.__getitem__)
-        for n in other.members:
-            self.group[n] = into
+    def _merge(self, into: Group, other: Group) -> str | None:
+        """Merge unless that closes a cycle among kernels (then: why not; nothing changed)."""
+        return self.group.merge(into, other)
 
     # -- phases ------------------------------------------------------------------------
     def plan(self) -> list[Group]:
-        for n in self.graph.nodes:
-            self.group[n] = Group("elementwise" if _elementwise(n) else "single", [n])
         for n in self.graph.nodes:
             if _elementwise(n):
                 self._join_producers(n)
             elif n.op.reduction:
                 self._move_into_reduction(n)
+        self._sort_members()
         for n in self.graph.nodes:
             if n.op.reduction and self.group[n].kind == "single":
                 self._duplicate_into_reduction(n)
         self._rejoin()  # copies may have removed the readers that kept groups apart
+        self._sort_members()
         for g in self._distinct():
             self._keep_domain(g)
         self._rejoin()  # and so may broadcasts moved out
         for n in self.graph.nodes:  # last: epilogues take whole, final groups
             if epilogue_op(n.op) is not None:
                 self._fuse_epilogue(n)
+        self._sort_members()
         return self._distinct()
+
+    def _sort_members(self) -> None:
+        """Members in graph order (merges append them in any order)."""
+        self.group.sort_members(self._distinct(), self.order)
 
     def _rejoin(self) -> None:
         for n in self.graph.nodes:
@@ -153,7 +148,7 @@ class Planner:
         if g.epilogue or g.size == 1:
             return
         domain = (g.anchor.inputs[0] if g.kind == "reduce" else g.members[-1].outputs[0]).type
-        shapes = [v.type.shape for v in reads(g)]
+        shapes = [v.type.shape for v in self.group.reads(g)]
         if broadcast_shapes(*shapes) == domain.shape if shapes else domain.rank == 0:
             return
         inside = {v for n in g.members + g.dup for v in n.outputs}
@@ -161,14 +156,11 @@ class Planner:
                   if n.op.broadcast and n.inputs[0] not in inside]:
             self._eject(b)
             if b in g.dup:
-                g.dup.remove(b)
+                self.group.set_dup(g, [d for d in g.dup if d is not b])
 
     def _eject(self, b: Node) -> None:
         """Make ``b`` a kernel of its own (its operand comes from outside: no cycle)."""
-        home = self.group[b]
-        if home.size > 1 and b in home.members:
-            home.members.remove(b)
-        self.group[b] = Group("single", [b])
+        self.group.eject(b, Group("single", [b]))
         for u in self.users.get(b.outputs[0], ()):
             self.reasons[(b, u)] = "the broadcast gives the kernel its shape"
 
@@ -179,21 +171,18 @@ class Planner:
                 continue
             pg, ng = self.group[p], self.group[n]
             reason = self._elementwise_refusal(pg, ng, p, n)
+            reason = reason or self._merge(pg, ng)
             if reason:
                 self.reasons.setdefault((p, n), reason)
-                continue
-            self._merge(pg, ng)
 
     def _elementwise_refusal(self, pg: Group, ng: Group, p: Node, n: Node) -> str | None:
         if pg.kind != "elementwise" or ng.kind != "elementwise":
             return self._producer_reason(p) if pg.kind != "elementwise" else \
                 f"consumer is part of a {ng.kind} kernel"
-        shapes = {v.type.shape for m in pg.members + ng.members for v in m.outputs}
+        shapes = _shapes(pg) | _shapes(ng)
         if len(shapes) > 1:
             show = " vs ".join(sorted("[" + ",".join(map(str, s)) + "]" for s in shapes))
             return f"shape mismatch ({show})"
-        if self._would_cycle(pg, ng):
-            return "would create a cycle (a path between them leaves the group)"
         return None
 
     def _move_into_reduction(self, r: Node) -> None:
@@ -205,7 +194,8 @@ class Planner:
         escapes = any(v in self.escaping for n in g.members for v in n.outputs)
         if self._outside_readers(g) == [r] and not escapes:
             g.kind, g.anchor = "reduce", r
-            self._merge(g, self.group[r])
+            refused = self._merge(g, self.group[r])
+            assert not refused, "the only reader of a group cannot close a cycle through it"
 
     def _duplicate_into_reduction(self, r: Node) -> None:
         """A copy of a small producer group whose result would otherwise not be stored."""
@@ -223,7 +213,8 @@ class Planner:
             why = "is stored for other readers" if stored else "is too large to copy"
             self.reasons[(src, r)] = f"multiple consumers (the producer {why})"
             return
-        self.group[r].kind, self.group[r].anchor, self.group[r].dup = "reduce", r, needed
+        self.group[r].kind, self.group[r].anchor = "reduce", r
+        self.group.set_dup(self.group[r], needed)
 
     def _producer_reason(self, p: Node) -> str:
         return f"producer is {p.op.name}, not elementwise"
@@ -245,7 +236,8 @@ class Planner:
     def _fuse_epilogue(self, m: Node) -> None:
         readers = self.users.get(m.outputs[0], [])
         # groups, not nodes: a reduction that copied a reader reads the product too
-        groups = {id(g): g for g in self._distinct() if m.outputs[0] in reads(g)}
+        groups = {id(h): h for u in readers for h in (self.group[u], *self.group.dup_in.get(u, ()))
+                  if self.group.reads_value(h, m.outputs[0])}
         if not readers or m.outputs[0] in self.escaping:
             return
         first = readers[0]
@@ -257,19 +249,20 @@ class Planner:
             reason = f"consumer is already the epilogue of another {g.anchor.op.name}"
         elif g.kind != "elementwise":
             reason = f"consumer is {first.op.name}, not elementwise"
-        elif {v.type.shape for n in g.members for v in n.outputs} != {m.outputs[0].type.shape}:
+        elif _shapes(g) != {m.outputs[0].type.shape}:
             reason = "shape mismatch (the epilogue broadcasts the product)"
-        elif self._would_cycle(self.group[m], g):
-            reason = "would create a cycle (a path between them leaves the group)"
+        else:
+            g.kind, g.anchor = m.op.name, m
+            reason = self._merge(g, self.group[m])
+            if reason:
+                g.kind, g.anchor = "elementwise", None
         if reason:
             for u in readers:
                 self.reasons.setdefault((m, u), reason)
             return
-        g.kind, g.anchor = m.op.name, m
-        self._merge(g, self.group[m])
 
     def _distinct(self) -> list[Group]:
-        return list({id(g): g for g in self.group.values()}.values())
+        return self.group.groups(self.graph.nodes)
 
     # -- report ------------------------------------------------------------------------
     def boundaries(self) -> list[Boundary]:
@@ -292,16 +285,7 @@ class Planner:
         return f"producer is {p.op.name}, not elementwise"
 
 
-def reads(g: Group) -> list[Value]:
-    """The values a group's kernel reads from outside it (a duplicated producer's operands,
-    not its result)."""
-    inside = {v for n in g.members + g.dup for v in n.outputs}
-    built = g.size > 1  # a fused node copies rank-0 constants into its body
-    return list(dict.fromkeys(v for n in g.dup + g.members for v in n.inputs
-                              if v not in inside and not (built and is_scalar_constant(v))))
-
-
-def _condensed(groups: list[Group], group_of: dict[Node, Group]) -> list[set[int]]:
+def _condensed(groups: list[Group], group_of: Kernels) -> list[set[int]]:
     """Successors of each group in the graph of kernels (an edge: one reads the other)."""
     index = {id(g): i for i, g in enumerate(groups)}
     succ: list[set[int]] = [set() for _ in groups]
