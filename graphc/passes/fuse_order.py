@@ -143,11 +143,12 @@ class Kernels:
             found.append(g)
             if len(found) > SEARCH_LIMIT:
                 return FAR
-            for h in step(g):
-                if h is stop:
-                    return CYCLE
-                if id(h) not in seen:
-                    stack.append(h)
+            nxt = step(g)
+            if any(h is stop for h in nxt):
+                return CYCLE
+            # the group ranked nearest to ``stop`` on top: a path to it, if any, comes soon
+            stack.extend(sorted((h for h in nxt if id(h) not in seen),
+                                key=lambda h: self.rank[id(h)], reverse=not forward))
         return found
 
     def _reorder(self, before: list[Group], merged: Group, after: list[Group],
