@@ -42,17 +42,20 @@ def workloads(backend: str) -> dict[str, tuple[Callable[[], Callable], tuple]]:
 
 
 def overhead(fn, args: list, blocks: int, per_block: int) -> tuple[float, float]:
-    """Fastest seconds per call of the normal and the profiling build, interleaved blocks
-    (on a shared machine the fastest call is the one least disturbed)."""
+    """Fastest seconds per call of the normal and the profiling build, both compiled now on
+    one pinned thread (so neither is mid-way through choosing its thread count), timed in
+    interleaved blocks (on a shared machine the fastest call is the least disturbed)."""
     from graphc.backends import compile_for
 
-    profiled = compile_for(fn.backend, fn.graph, **{**fn.options, "profile": True})
+    pinned = {**fn.options, "threads": 1} if fn.backend == "llvm" else dict(fn.options)
+    plain = compile_for(fn.backend, fn.graph, **{**pinned, "profile": False})
+    profiled = compile_for(fn.backend, fn.graph, **{**pinned, "profile": True})
     dims = fn.last_dims
-    runs = {"plain": lambda: fn.executable.run(args, dims),
-            "profiled": lambda: profiled.run(args, dims)}
+    runs = {"plain": lambda: plain.run(args, dims), "profiled": lambda: profiled.run(args, dims)}
     times: dict[str, list[float]] = {k: [] for k in runs}
     for run in runs.values():
-        run()
+        for _ in range(20):
+            run()
     for _ in range(blocks):
         for key, run in runs.items():
             for _ in range(per_block):

@@ -2,11 +2,12 @@
 
     python examples/inspect_ir.py            # the IR after every pass, then the reports
     python examples/inspect_ir.py --quiet    # only the reports
+    python examples/inspect_ir.py --quiet --report report.html   # and the explorer page
 
 Builds a 784-256-256-10 MLP training step (forward, gc.grad backward, SGD updates), compiles it
 with the full pipeline printing the IR after every pass, then shows the pass table, the fusion
-report (why each remaining boundary was not fused), the memory plan for batch 128, and checks
-that the final IR survives a round trip through its text form.
+report (why each remaining boundary was not fused), the memory plan for batch 128, the per-kernel
+profile, and checks that the final IR survives a round trip through its text form.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def main() -> None:
     """Compile the step, print the reports, run three steps, check the text round trip."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="skip the IR after each pass")
+    parser.add_argument("--report", metavar="FILE.html", help="write the explorer page")
     args = parser.parse_args()
     step = build_step(show_ir=not args.quiet)
 
@@ -60,6 +62,11 @@ def main() -> None:
     print("== memory plan (bound by the last call) ==")
     print(step.memory_plan())
     print(f"losses of three steps on one batch: {', '.join(f'{v:.4f}' for v in losses)}")
+    step.profile(x, y, repeat=5)
+    print("== profile (top 8 kernels) ==")
+    print(step.profile_report(limit=8))
+    if args.report:
+        print(f"wrote {step.explore(args.report)}")
 
     text = step.ir()
     again = gc.print_ir(gc.parse(text))

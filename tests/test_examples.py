@@ -47,3 +47,18 @@ def test_transformer_lm_first_losses() -> None:
     base_bits = float(out.split("unigram baseline ")[-1].split()[0])
     assert val_bits < base_bits, out
     assert "sample:\nThe " in out
+
+
+def test_inspect_ir_reports_and_page(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    page = tmp_path / "report.html"
+    proc = subprocess.run([sys.executable, "examples/inspect_ir.py", "--quiet", "--report",
+                           str(page)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for heading in ("== passes ==", "== fusion ==", "== memory plan", "== profile (top 8"):
+        assert heading in out
+    assert "profile of @mlp_step (numpy, B=128): 5 calls" in out
+    assert out.rstrip().endswith("final IR round-trips through text: yes")
+    assert page.read_text().startswith("<!DOCTYPE html>")

@@ -23,9 +23,10 @@ from graphc.backends.llvm.toolchain import jit
 from graphc.support.cache import cache_dir
 from graphc.support.files import atomic_write
 
-VERSION = 2
+VERSION = 3
 CHAINS, LANES = 8, 16  # independent FMA chains of <16 x float>: covers latency x ports
-FMA_TRIPS = 2_000_000  # 512 MFLOP a run: tens of ms at tens of GFLOP/s
+FMA_TRIPS = 250_000  # 64 MFLOP a run: short, so that some runs see no other process
+RUNS = 15  # the best run counts: on a shared machine the others were interrupted
 COPY_BYTES = 64 << 20  # far beyond the last-level cache
 
 
@@ -54,7 +55,7 @@ def _fma_ir() -> str:
 
 
 def fma_peak() -> float:
-    """float32 FLOP/s of one core running independent vector FMAs (best of three)."""
+    """float32 FLOP/s of one core running independent vector FMAs (best of RUNS)."""
     obj, _ = jit.compile_ir(_fma_ir(), jit.Timings())
     loaded = jit.Loaded(obj)
     run = ctypes.CFUNCTYPE(ctypes.c_float, ctypes.c_int64)(loaded.address("graphc_fma_peak"))
@@ -77,7 +78,7 @@ class Peaks:
         return self.flops / self.bytes
 
 
-def _best(run, repeat: int = 3) -> float:
+def _best(run, repeat: int = RUNS) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
