@@ -1,15 +1,16 @@
 """The llvm backend agrees with the NumPy interpreter on every case of the op catalogue.
 
-Variants: as given (mostly float32) and float64 (float32 inputs widened, where the op accepts
-it), both without passes so that every op's own lowering runs; then non-contiguous inputs with
-a symbolic leading axis through the default pipeline (so fused forms run too). To keep the
-suite fast, every case of a variant goes into one graph compiled once; each case is still its
-own test.
+Variants: as given (mostly float32) and float64 (float32 inputs widened), both without passes
+so that every op's own lowering runs; then non-contiguous inputs with a symbolic leading axis
+through the default pipeline (so fused forms run too). To keep the suite fast, every case of a
+variant goes into one graph compiled once; each case is still its own test. A variant rejects
+exactly the cases it pins (with the expected message); any other rejection fails.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from graphc.backends.llvm.kernels import missing_lowerings
 from graphc.frontend.api import apply
 from graphc.ir.opdef import REGISTRY
 from tests.op_cases import Case, all_cases
+from tests.op_cases.symbolic import SYMBOLIC_REJECTIONS
 
 CASES = all_cases()
 Arrays = list[np.ndarray]
@@ -61,13 +63,15 @@ class Variant:
     arrays: Callable[[Case], Arrays]
     shapes: Callable[[Arrays, str], list[tuple]] = _given_shapes
     passes: list[str] | None = field(default_factory=list)  # None: the default pipeline
+    rejected: dict[str, str] = field(default_factory=dict)  # case id -> expected message
 
 
 VARIANTS = {
     "given": Variant(lambda c: c.make(np.random.default_rng(0))),
     "f64": Variant(lambda c: _widen(c.make(np.random.default_rng(0)))),
     "strided-symbolic-fused": Variant(
-        lambda c: _strided(c.make(np.random.default_rng(0))), _symbolic, None
+        lambda c: _strided(c.make(np.random.default_rng(0))), _symbolic, None,
+        SYMBOLIC_REJECTIONS,
     ),
 }
 
@@ -82,17 +86,20 @@ def _build(case: Case, arrays: Arrays, shapes: list[tuple], tag: str) -> tuple[l
 
 
 @functools.cache
-def _compiled(variant: str) -> dict[str, tuple[list, list]]:
-    """Every case of ``variant`` that the op accepts, compiled as one graph: id -> (got, want)."""
+def _compiled(variant: str) -> tuple[dict[str, tuple[list, list]], dict[str, str]]:
+    """Every case of ``variant`` that the op accepts, compiled as one graph: id -> (got, want);
+    and the rejected ones: id -> message."""
     v = VARIANTS[variant]
     graph, spans, inputs, arrays_all = gc.Graph(f"parity_{variant}"), {}, [], []
+    rejected: dict[str, str] = {}
     with graph:
         for k, case in enumerate(CASES):
             arrays = v.arrays(case)
             try:
                 xs, outs = _build(case, arrays, v.shapes(arrays, str(k)), str(k))
-            except gc.GraphcError:
-                continue  # e.g. an op that takes no float64: not a case of this variant
+            except gc.GraphcError as e:
+                rejected[case.id] = str(e)
+                continue
             spans[case.id] = (len(inputs), len(xs), outs)
             inputs += xs
             arrays_all += arrays
@@ -103,7 +110,7 @@ def _compiled(variant: str) -> dict[str, tuple[list, list]]:
     for cid, (_, _, outs) in spans.items():
         table[cid] = (got[pos : pos + len(outs)], want[pos : pos + len(outs)])
         pos += len(outs)
-    return table
+    return table, rejected
 
 
 def _same(actual: np.ndarray, expected: np.ndarray) -> None:
@@ -118,10 +125,13 @@ def _same(actual: np.ndarray, expected: np.ndarray) -> None:
 @pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_matches_numpy(case: Case, variant: str) -> None:
-    table = _compiled(variant)
-    if case.id not in table:
-        assert variant != "given", "only widening or symbolic dims may be rejected"
-        return
-    got, want = table[case.id]
-    for g, w in zip(got, want, strict=True):
-        _same(g, w)
+    table, rejected = _compiled(variant)
+    pinned = VARIANTS[variant].rejected
+    assert (case.id in rejected) == (case.id in pinned), \
+        rejected.get(case.id, "accepted, but pinned as rejected in tests/op_cases/symbolic.py")
+    if case.id in pinned:
+        assert re.search(pinned[case.id], rejected[case.id]), rejected[case.id]
+    else:
+        got, want = table[case.id]
+        for g, w in zip(got, want, strict=True):
+            _same(g, w)
