@@ -179,6 +179,7 @@ class OpDef:
 
 
 REGISTRY: dict[str, OpDef] = {}
+_EPILOGUES: dict[OpDef, OpDef] = {}  # anchor -> its epilogue op, kept by register()
 
 
 def register(op: OpDef) -> OpDef:
@@ -186,6 +187,8 @@ def register(op: OpDef) -> OpDef:
     if op.name in REGISTRY:
         raise ValueError(f"op {op.name!r} registered twice")
     REGISTRY[op.name] = op
+    if op.anchor is not None:
+        _EPILOGUES[op.anchor] = op
     return op
 
 
@@ -208,4 +211,4 @@ def ops_with(trait: str) -> tuple[str, ...]:
 def epilogue_op(anchor: OpDef) -> OpDef | None:
     """The registered op that runs ``anchor`` with an elementwise epilogue (``fused_matmul``
     for ``matmul``); None if there is none."""
-    return next((op for op in REGISTRY.values() if op.anchor is anchor), None)
+    return _EPILOGUES.get(anchor)
