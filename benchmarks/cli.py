@@ -13,7 +13,8 @@ from benchmarks import hostinfo, memory, report, sandbox
 from benchmarks.harness import Settings, run_workload
 from benchmarks.report import Section
 
-WORKLOADS = ("W1", "M1", "W2", "W3", "W4", "W5")  # M1: W1's peak memory per system
+WORKLOADS = ("W1", "M1", "W2", "W3", "W4", "W5", "P1")  # M1: W1's peak memory per system;
+# P1: per-kernel profiles of graphc's W1/W2 steps
 
 
 _T0 = time.perf_counter()
@@ -128,8 +129,14 @@ def _w5(args: argparse.Namespace, cfg: Settings) -> list[Section]:
     return w5_compile.sections(args.quick, cfg, _log)
 
 
+def _p1(args: argparse.Namespace, cfg: Settings) -> list[Section]:
+    from benchmarks import profile_steps
+
+    return profile_steps.sections(args.quick, _log)
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace, Settings], list[Section]]] = {
-    "W1": _w1, "M1": _m1, "W2": _w2, "W3": _w3, "W4": _w4, "W5": _w5,
+    "W1": _w1, "M1": _m1, "W2": _w2, "W3": _w3, "W4": _w4, "W5": _w5, "P1": _p1,
 }
 
 

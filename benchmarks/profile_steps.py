@@ -1,6 +1,7 @@
-"""Profiles of the W1 MLP (batch 128) and W2 CNN training steps, and the profiler's own cost.
+"""P1: profiles of the W1 MLP (batch 128) and W2 CNN training steps, and the profiler's cost.
 
     python -m benchmarks.profile_steps [--backend llvm] [--repeat 30] [--top 10]
+    python -m benchmarks --only P1          # the same as report sections (RESULTS.md)
 
 Per workload: the per-kernel table (top rows), the share of the step's wall time the kernel
 timers cover, and the overhead of the profiling build: the median wall time of the step
@@ -29,15 +30,18 @@ def compiled(build: Callable[[], Callable]) -> tuple[Callable, object]:
     return step, made[-1]
 
 
-def workloads(backend: str) -> dict[str, tuple[Callable[[], Callable], tuple]]:
+def workloads(backend: str, quick: bool = False) -> dict[str, tuple[Callable[[], Callable],
+                                                                    tuple]]:
     """name -> (builder of the step, its inputs)."""
-    x1, y1 = batch((128, 784))
-    s = CNNShape()
+    size = 32 if quick else 128
+    x1, y1 = batch((size, 784))
+    s = CNNShape(batch=8) if quick else CNNShape()
     x2, y2 = cnn_batch(s)
     return {
-        "W1 MLP b128": (lambda: graphc_steps.mlp_step(backend, mlp_params(), x1, y1), (x1, y1)),
-        "W2 CNN b64": (lambda: graphc_steps.cnn_step(backend, cnn_params(s), x2, y2, s),
-                       (x2, y2)),
+        f"W1 MLP step, batch {size}": (
+            lambda: graphc_steps.mlp_step(backend, mlp_params(), x1, y1), (x1, y1)),
+        f"W2 CNN step, batch {s.batch}": (
+            lambda: graphc_steps.cnn_step(backend, cnn_params(s), x2, y2, s), (x2, y2)),
     }
 
 
@@ -65,6 +69,56 @@ def overhead(fn, args: list, blocks: int, per_block: int) -> tuple[float, float]
     return min(times["plain"]), min(times["profiled"])
 
 
+COLUMNS = ["kernel", "fused ops", "median", "share", "GFLOP/s", "GB/s", "bound", "% of peak",
+           "source"]
+
+
+def sections(quick: bool, log: Callable[[str], None] = print, top: int = 10) -> list:
+    """Report sections: per workload the top kernels of the llvm step, with notes on timer
+    coverage and the profiling build's overhead."""
+    from benchmarks.report import Section
+
+    repeat, blocks = (3, 2) if quick else (30, 20)
+    out = []
+    for name, (build, inputs) in workloads("llvm", quick).items():
+        log(f"P1: profile of the {name}")
+        step, fn = compiled(build)
+        step()
+        prof = fn.profile(*inputs, repeat=repeat)
+        rows = [_row(r, prof) for r in prof.rows[:top]]
+        m = prof.machine
+        notes = [
+            f"graphc llvm, {repeat} profiled calls. Kernel timers cover {prof.coverage:.0%} of "
+            f"the median call's wall time and {prof.fastest_coverage:.0%} of the fastest call's "
+            f"(the rest: argument set-up, and on a busy machine waiting for a CPU between "
+            f"kernels). {_overhead_note(fn, inputs, quick, blocks, repeat)}",
+            f"Peaks: {m.flops / 1e9:.0f} GFLOP/s ({m.how.split(';')[0]}), {m.bytes / 1e9:.1f} "
+            f"GB/s ({m.how.split('; ')[1]}); bound = compute when FLOPs per byte exceed their "
+            f"ratio. Bytes count each operand and result once per call, so a kernel whose data "
+            f"stays in cache can pass 100% of the memory roof.",
+        ]
+        out.append(Section(f"P1: where the time goes, {name} (top {top} kernels)", COLUMNS,
+                           rows, notes))
+    return out
+
+
+def _overhead_note(fn, inputs: tuple, quick: bool, blocks: int, repeat: int) -> str:
+    if quick:
+        return "Profiling overhead: not measured with --quick."
+    plain, profiled = overhead(fn, list(inputs), blocks, max(repeat // 3, 3))
+    return (f"The profiling build (cycle counters around each kernel call) took "
+            f"{profiled * 1e3:.3f} ms per call against {plain * 1e3:.3f} ms for the normal "
+            f"build ({profiled / plain - 1:+.1%}; fastest call of each, one pinned thread, "
+            f"{blocks} interleaved blocks); the normal build's code has no timers.")
+
+
+def _row(r, prof) -> list[str]:
+    kind, share = r.bound(prof.machine)
+    step = prof.wall or prof.kernel_seconds
+    return [r.name, r.group or "-", f"{r.median * 1e3:.3f} ms", f"{r.median / step:.1%}",
+            f"{r.gflops:.1f}", f"{r.gbs:.2f}", kind, f"{share:.0%}", r.loc]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backend", default="llvm", choices=["numpy", "llvm"])
@@ -72,7 +126,7 @@ def main() -> None:
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--blocks", type=int, default=10)
     args = p.parse_args()
-    for name, (build, inputs) in workloads(args.backend).items():
+    for name, (build, inputs) in workloads(args.backend, False).items():
         step, fn = compiled(build)
         step()
         prof = fn.profile(*inputs, repeat=args.repeat)

@@ -140,3 +140,15 @@ def test_write_atomic_replaces_whole_file(tmp_path: Path) -> None:
     report.write_atomic(target, "two\n")
     assert target.read_text() == "two\n"
     assert sorted(p.name for p in target.parent.iterdir()) == ["r.md"]
+
+
+def test_profile_sections_rank_the_kernels(quick_report: tuple[str, str, Path]) -> None:
+    text = quick_report[1]
+    for name in ("W1 MLP step, batch 32", "W2 CNN step, batch 8"):
+        rows = _table_rows(text, f"P1: where the time goes, {name}")
+        assert 1 <= len(rows) <= 10, name
+        for r in rows:
+            assert len(r) == 9 and r[2].endswith(" ms") and r[6] in ("compute", "memory", "-")
+        medians = [float(r[2].split()[0]) for r in rows]
+        assert medians[0] > 0
+    assert text.count("Kernel timers cover") == 2
