@@ -45,10 +45,12 @@ def _first_fit(placed: list[tuple[int, int, int, int]], size: int, a: int, e: in
 
 
 def _peak(bars: list[dict[str, Any]], steps: int) -> tuple[int, int]:
-    """The step with the most bytes live (buffers sharing an address counted once)."""
+    """The step with the most bytes live (buffers sharing an address counted once; updates
+    written into a parameter's own array take no new memory)."""
     best = (0, 0)
     for step in range(steps):
-        live = {(b["y"], b["bytes"]) for b in bars if b["start"] <= step <= b["end"]}
+        live = {(b["y"], b["bytes"]) for b in bars
+                if b["start"] <= step <= b["end"] and b["kind"] != "param"}
         total = sum(n for _, n in live)
         if total > best[1]:
             best = (step, total)

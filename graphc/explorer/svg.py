@@ -135,8 +135,10 @@ def memory_svg(bars: list[dict[str, Any]], steps: int, peak: tuple[int, int]) ->
                    f'height="{h:.1f}"><title>{escape(b["title"])}</title></rect>')
     step, live = peak
     px = (step + 0.5) * sx
+    anchor = "end" if px > MEM_W * 0.6 else "start"  # keep the label inside the chart
     out.append(f'<line class="peak" x1="{px:.1f}" x2="{px:.1f}" y1="0" y2="{MEM_H}"/>'
-               f'<text class="peaklabel" x="{px + 4:.1f}" y="12">peak {_mb(live)} at node '
+               f'<text class="peaklabel" text-anchor="{anchor}" '
+               f'x="{px + (-4 if anchor == "end" else 4):.1f}" y="12">peak {_mb(live)} at node '
                f'{step}</text>'
                f'<line class="axis" x1="0" x2="{MEM_W}" y1="{MEM_H}" y2="{MEM_H}"/>'
                f'<text class="ty" x="0" y="{MEM_H + 16}">node 0</text>'

@@ -129,13 +129,13 @@ def build_profile(graph: Graph, backend: str, dims: dict[str, int], samples: lis
         flops, moved = node_cost(node, dims)
         rows.append(Row(i, name, ", ".join(b["op"] for b in info.body), info.loc, n, total,
                         median, flops, moved))
-    rows.sort(key=lambda r: -r.total)
+    rows.sort(key=lambda r: -r.median)  # the median: one call the OS interrupted moves no row
     return Profile(graph.name, backend, dict(dims), rows, walls, peaks(),
                    [sum(s) for s in samples] if calls is None else [])
 
 
 def format_profile(p: Profile, limit: int | None = None) -> str:
-    """The profile as a table sorted by time."""
+    """The profile as a table, slowest kernel (median per call) first."""
     bound = ", ".join(f"{k}={v}" for k, v in sorted(p.dims.items())) or "static shapes"
     step = p.wall or p.kernel_seconds
     head = [f"profile of @{p.graph_name} ({p.backend}, {bound}): {p.rows[0].calls if p.rows else 0}"
