@@ -33,11 +33,6 @@ LAYERS: dict[str, int] = {
     "__init__": 8,
 }
 
-# Upward imports being moved away (issue 10's llvm/memory-planner part). Each entry must still
-# occur (test_known_exceptions_still_occur), so the list only shrinks; when a move lands, its
-# entry goes.
-KNOWN: set[tuple[str, str]] = set()
-
 
 def _unit(module: str) -> str:
     """The LAYERS key of a dotted graphc module name ("graphc" itself is the API)."""
@@ -100,12 +95,7 @@ def upward_imports(root: Path = ROOT) -> dict[tuple[str, str], str]:
 
 
 def test_imports_go_downward():
-    found = upward_imports()
-    assert [where for pair, where in found.items() if pair not in KNOWN] == []
-
-
-def test_known_exceptions_still_occur():
-    assert KNOWN - set(upward_imports()) == set()
+    assert list(upward_imports().values()) == []
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from llvmlite import ir
 
 from graphc.backends.llvm.codegen import chunks, numerics
 from graphc.backends.llvm.codegen.chunks import Split
-from graphc.backends.llvm.codegen.layout import Layout, Loc, plan
+from graphc.backends.llvm.codegen.layout import Buffer, Layout, plan
 from graphc.backends.llvm.irgen.basics import I8, I64, PTR, VOID, i64
 from graphc.backends.llvm.irgen.loops import View, elementwise
 from graphc.backends.llvm.irgen.vmath import MathLib
@@ -120,7 +120,7 @@ class ModuleEmitter:
             for k in range(self.lay.arena_slot + 1)
         ]
         for v, slot in self.lay.first_copies:
-            self._copy(b, v, self.lay.where[v], Loc("arg", slot))
+            self._copy(b, v, self.lay.where[v], Buffer("arg", slot))
         for i, node in enumerate(self.graph.nodes):
             if node.op is not core.constant and node.outputs[0] not in self.lay.aliases:
                 start = _cycles(b) if self.counters is not None else None
@@ -157,7 +157,7 @@ class ModuleEmitter:
             self.consts[id(node)] = gv
         return self.consts[id(node)]
 
-    def _copy(self, b: ir.IRBuilder, v: Value, src: Loc, dst: Loc) -> None:
+    def _copy(self, b: ir.IRBuilder, v: Value, src: Buffer, dst: Buffer) -> None:
         if src == dst or self.lay.nbytes(v) == 0:
             return
         dst_ptr = self.slots[dst.index] if dst.kind == "arg" else None
@@ -229,7 +229,7 @@ class ModuleEmitter:
         return View(ptr, v.type.dtype, self.lay.shapes[v], a.strides, a.offset)
 
     def _kernel_function(
-        self, index: int, node: Node, locs: list[Loc], scratch: bool, split: Split | None = None
+        self, index: int, node: Node, locs: list[Buffer], scratch: bool, split: Split | None = None
     ) -> ir.Function:
         n_args = len(locs) + int(scratch)
         kinds = [PTR] * n_args + ([ir.IntType(64)] * 2 if split else [])
@@ -315,7 +315,7 @@ class ModuleEmitter:
         """Whether an output's buffer overlaps an input's (then a kernel cannot be rerun)."""
         lay = self.lay
 
-        def span(v: Value) -> tuple[Loc, int, int]:
+        def span(v: Value) -> tuple[Buffer, int, int]:
             root = lay.alias(v).root
             loc = lay.where[root]
             start = loc.index if loc.kind == "arena" else 0

@@ -23,7 +23,7 @@ from graphc.ir.graph import Graph, Node, Value
 
 
 @dataclass(frozen=True)
-class Loc:
+class Buffer:
     """A buffer: an argument slot ('arg'), an arena offset ('arena') or a constant ('const')."""
 
     kind: str
@@ -35,10 +35,10 @@ class Layout:
     """Buffers of every value, copies to make, and the sizes the runtime must provide."""
 
     shapes: dict[Value, tuple[int, ...]]
-    where: dict[Value, Loc] = field(default_factory=dict)
+    where: dict[Value, Buffer] = field(default_factory=dict)
     aliases: dict[Value, Alias] = field(default_factory=dict)
     first_copies: list[tuple[Value, int]] = field(default_factory=list)  # (value, output slot)
-    last_copies: list[tuple[Value, Loc]] = field(default_factory=list)  # (value, destination)
+    last_copies: list[tuple[Value, Buffer]] = field(default_factory=list)  # (value, destination)
     plan: MemoryPlan | None = None
     arena_bytes: int = 0
     scratch_offset: int = 0
@@ -69,7 +69,7 @@ def plan(graph: Graph, dims: dict[str, int], threads: int = 1, numerics: bool = 
         shapes, n_inputs=len(graph.inputs), n_params=len(graph.params), n_outputs=len(graph.outputs)
     )
     for i, v in enumerate(graph.arguments):
-        lay.where[v] = Loc("arg", i)
+        lay.where[v] = Buffer("arg", i)
     place_views(graph, lay)
     lay.plan = plan_memory(graph, dims, policy(lay, threads, numerics))
     _place_planned(lay.plan, lay)
@@ -115,8 +115,8 @@ def _writes_like_elementwise(node: Node, p: Value) -> bool:
 
 
 _KIND_LOC = {
-    "arena": lambda s, n: Loc("arena", s.offset),
-    "constant": lambda s, n: Loc("const", id(n)),
+    "arena": lambda s, n: Buffer("arena", s.offset),
+    "constant": lambda s, n: Buffer("const", id(n)),
 }
 
 
@@ -139,7 +139,7 @@ def _place_updates(graph: Graph, lay: Layout) -> None:
 def _place_outputs(graph: Graph, lay: Layout) -> None:
     base = lay.n_inputs + lay.n_params
     for k, v in enumerate(graph.outputs):
-        slot = Loc("arg", base + k)
+        slot = Buffer("arg", base + k)
         if v.node is None:
             lay.first_copies.append((v, base + k))  # before any parameter is overwritten
         elif v in lay.where:
