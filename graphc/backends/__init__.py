@@ -20,7 +20,13 @@ class Executable(Protocol):
     """A compiled graph: run(inputs, dims) -> outputs followed by update values; and what
     runs, for inspection (JAX's Compiled stage object is the model)."""
 
+    profile_enabled: bool  # compiled with profile=True: kernel_seconds() counts every call
+
     def run(self, inputs: list[np.ndarray], dims: dict[str, int]) -> list[np.ndarray]: ...
+
+    def kernel_seconds(self, dims: dict[str, int] | None = None) -> list[float]:
+        """Seconds spent in each node so far (profile=True), in graph order."""
+        ...
 
     def ir(self, stage: str = "graph", dims: dict[str, int] | None = None) -> str:
         """The text of ``stage`` (a key of STAGES) for ``dims`` (default: the last run's)."""

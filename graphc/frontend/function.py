@@ -274,7 +274,7 @@ class Function:
         return self.last_profile
 
     def _profiled(self) -> Any:
-        if getattr(self.executable, "profile_enabled", False):
+        if self.executable.profile_enabled:
             return self.executable
         if self._profiling is None:
             self._profiling = compile_for(self.backend, self.graph,
@@ -285,8 +285,8 @@ class Function:
         """The last profile as a table sorted by time (``limit``: the top rows only); without
         one, the calls made so far of a function compiled with profile=True."""
         if self.last_profile is None and self.calls and self.last_dims is not None and \
-                getattr(self.executable, "profile_enabled", False):
-            totals = self.executable.kernel_seconds(self.last_dims)  # type: ignore[attr-defined]
+                self.executable.profile_enabled:
+            totals = self.executable.kernel_seconds(self.last_dims)
             return format_profile(build_profile(self.graph, self.backend, self.last_dims,
                                                 [totals], [], calls=self.calls), limit)
         if self.last_profile is None:
@@ -379,5 +379,5 @@ def report_at_exit(fn: Function) -> None:
 
 def _print_reports() -> None:
     for fn in _at_exit:
-        if fn.calls and getattr(fn.executable, "profile_enabled", False):
+        if fn.calls and fn.executable.profile_enabled:
             sys.stderr.write(fn.profile_report() + "\n")

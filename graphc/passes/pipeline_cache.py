@@ -12,13 +12,13 @@ values: each parsed parameter is bound back to the input graph's cell by its rec
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph
 from graphc.ir.parser import parse
+from graphc.support.fingerprint import tree_fingerprint
 
 SOURCE_DIRS = ("support", "ir", "ops", "analysis", "passes")
 SUFFIX = ".gpl"  # file suffix of pipeline entries in the cache directory
@@ -28,12 +28,7 @@ SUFFIX = ".gpl"  # file suffix of pipeline entries in the cache directory
 def source_fingerprint() -> str:
     """A hash of the code that decides a pipeline's output (graphc/__init__ has the version)."""
     root = Path(__file__).resolve().parent.parent
-    files = [root / "__init__.py"]
-    files += [p for d in SOURCE_DIRS for p in sorted((root / d).rglob("*.py"))]
-    h = hashlib.sha256()
-    for path in files:
-        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
+    return tree_fingerprint(root, ["__init__.py", *(f"{d}/**/*.py" for d in SOURCE_DIRS)])
 
 
 def cacheable(passes: Sequence[object]) -> bool:

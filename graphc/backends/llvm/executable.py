@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 import json
 import os
 import threading
@@ -34,6 +33,7 @@ from graphc.ir.printer import print_graph, value_names
 # codegen (and through it every kernel module) is imported only on a cache miss or for
 # inspection: a process that loads cached object code never needs it (~50+ ms of imports).
 from graphc.support import cache
+from graphc.support.fingerprint import tree_fingerprint
 
 
 def _expected_index(node: Node) -> str:
@@ -52,11 +52,7 @@ def _expected_index(node: Node) -> str:
 def backend_fingerprint(pattern: str = "**/*.py") -> str:
     """A hash of this backend's source files (``pattern`` relative to the package, subpackages
     included): changing the code generator invalidates the cache."""
-    root = Path(__file__).parent
-    h = hashlib.sha256()
-    for path in sorted(root.glob(pattern)):
-        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
+    return tree_fingerprint(Path(__file__).parent, [pattern])
 
 
 def _key(graph_text: str, dims: dict[str, int], opt_level: int) -> str:
