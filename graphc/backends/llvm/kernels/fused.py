@@ -41,7 +41,6 @@ from graphc.backends.llvm.kernels.table import (
     speculate_trig,
 )
 from graphc.ir.graph import Graph, Node, Value
-from graphc.ir.opdef import REGISTRY
 from graphc.ir.types import broadcast_shapes
 from graphc.ops import core
 
@@ -189,17 +188,6 @@ def copy_unless_same(b: ir.IRBuilder, src: View, dst: View) -> None:
         copy(b, src, dst)
 
 
-def register_fused() -> None:
-    """Register lowerings for whichever fused ops the catalogue defines."""
-    table = {
-        "fused": (_fused, None),
-        "fused_reduce": (_fused_reduce, None),
-        "fused_matmul": (_fused_matmul, epilogue_scratch(gemm_scratch)),
-    }
-    for name, (fn, scratch) in table.items():
-        op = REGISTRY.get(name)
-        if op is not None:
-            kernel(op, scratch=scratch, views=True)(fn)
-
-
-register_fused()
+kernel(ops.fused, views=True)(_fused)
+kernel(ops.fused_reduce, views=True)(_fused_reduce)
+kernel(ops.fused_matmul, scratch=epilogue_scratch(gemm_scratch), views=True)(_fused_matmul)

@@ -17,7 +17,6 @@ from graphc.backends.llvm.kernels.fused import epilogue_scratch, eval_body, prod
 from graphc.backends.llvm.kernels.table import KernelCtx, kernel
 from graphc.backends.llvm.native import conv, externs
 from graphc.ir.graph import Node
-from graphc.ir.opdef import REGISTRY
 
 Shapes = list[tuple[int, ...]]
 # the (x, w) shapes a conv op's geometry is defined by, from its input and output shapes
@@ -87,5 +86,4 @@ def _fused_conv2d(k: KernelCtx) -> None:
 
 
 _FORWARD_SCRATCH = _scratch(_forward)
-if "fused_conv2d" in REGISTRY:
-    kernel(REGISTRY["fused_conv2d"], scratch=epilogue_scratch(_FORWARD_SCRATCH))(_fused_conv2d)
+kernel(ops.fused_conv2d, scratch=epilogue_scratch(_FORWARD_SCRATCH))(_fused_conv2d)
