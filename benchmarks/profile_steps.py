@@ -4,8 +4,8 @@
     python -m benchmarks --only P1          # the same as report sections (RESULTS.md)
 
 Per workload: the per-kernel table (top rows), the share of the step's wall time the kernel
-timers cover, and the overhead of the profiling build: the median wall time of the step
-compiled with profile=True against the normal build, interleaved blocks of calls.
+timers cover, and the overhead of the profiling build: the fastest call of the step compiled
+with profile=True against the normal build's, calls in alternation.
 """
 
 from __future__ import annotations
@@ -45,28 +45,22 @@ def workloads(backend: str, quick: bool = False) -> dict[str, tuple[Callable[[],
     }
 
 
-def overhead(fn, args: list, blocks: int, per_block: int) -> tuple[float, float]:
+def overhead(fn, args: list, calls: int) -> tuple[float, float]:
     """Fastest seconds per call of the normal and the profiling build, both compiled now on
-    one pinned thread (so neither is mid-way through choosing its thread count), timed in
-    interleaved blocks (on a shared machine the fastest call is the least disturbed)."""
+    one pinned thread (so neither is mid-way through choosing its thread count), called in
+    alternation (on a shared machine the fastest call of each is the least disturbed)."""
     from graphc.backends import compile_for
 
     pinned = {**fn.options, "threads": 1} if fn.backend == "llvm" else dict(fn.options)
-    plain = compile_for(fn.backend, fn.graph, **{**pinned, "profile": False})
-    profiled = compile_for(fn.backend, fn.graph, **{**pinned, "profile": True})
-    dims = fn.last_dims
-    runs = {"plain": lambda: plain.run(args, dims), "profiled": lambda: profiled.run(args, dims)}
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    for run in runs.values():
-        for _ in range(20):
-            run()
-    for _ in range(blocks):
-        for key, run in runs.items():
-            for _ in range(per_block):
-                start = time.perf_counter()
-                run()
-                times[key].append(time.perf_counter() - start)
-    return min(times["plain"]), min(times["profiled"])
+    exes = [compile_for(fn.backend, fn.graph, **{**pinned, "profile": on}) for on in (0, 1)]
+    best = [float("inf"), float("inf")]
+    for k in range(2 * calls + 6):
+        which = k % 2 if (k // 2) % 2 else 1 - k % 2  # ABBA: neither always goes first
+        start = time.perf_counter()
+        exes[which].run(args, fn.last_dims)
+        if k >= 6:  # the first calls of each warm caches and pools
+            best[which] = min(best[which], time.perf_counter() - start)
+    return best[0], best[1]
 
 
 COLUMNS = ["kernel", "fused ops", "median", "share", "GFLOP/s", "GB/s", "bound", "% of peak",
@@ -78,7 +72,7 @@ def sections(quick: bool, log: Callable[[str], None] = print, top: int = 10) -> 
     coverage and the profiling build's overhead."""
     from benchmarks.report import Section
 
-    repeat, blocks = (3, 2) if quick else (30, 20)
+    repeat, calls = (3, 3) if quick else (30, 100)
     out = []
     for name, (build, inputs) in workloads("llvm", quick).items():
         log(f"P1: profile of the {name}")
@@ -91,7 +85,8 @@ def sections(quick: bool, log: Callable[[str], None] = print, top: int = 10) -> 
             f"graphc llvm, {repeat} profiled calls. Kernel timers cover {prof.coverage:.0%} of "
             f"the median call's wall time and {prof.fastest_coverage:.0%} of the fastest call's "
             f"(the rest: argument set-up, and on a busy machine waiting for a CPU between "
-            f"kernels). {_overhead_note(fn, inputs, quick, blocks, repeat)}",
+            f"kernels). {_overhead_note(fn, inputs, quick, calls)} Load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs during this run.",
             f"Peaks: {m.flops / 1e9:.0f} GFLOP/s ({m.how.split(';')[0]}), {m.bytes / 1e9:.1f} "
             f"GB/s ({m.how.split('; ')[1]}); bound = compute when FLOPs per byte exceed their "
             f"ratio. Bytes count each operand and result once per call, so a kernel whose data "
@@ -102,14 +97,14 @@ def sections(quick: bool, log: Callable[[str], None] = print, top: int = 10) -> 
     return out
 
 
-def _overhead_note(fn, inputs: tuple, quick: bool, blocks: int, repeat: int) -> str:
+def _overhead_note(fn, inputs: tuple, quick: bool, calls: int) -> str:
     if quick:
         return "Profiling overhead: not measured with --quick."
-    plain, profiled = overhead(fn, list(inputs), blocks, max(repeat // 3, 3))
+    plain, profiled = overhead(fn, list(inputs), calls)
     return (f"The profiling build (cycle counters around each kernel call) took "
             f"{profiled * 1e3:.3f} ms per call against {plain * 1e3:.3f} ms for the normal "
-            f"build ({profiled / plain - 1:+.1%}; fastest call of each, one pinned thread, "
-            f"{blocks} interleaved blocks); the normal build's code has no timers.")
+            f"build ({profiled / plain - 1:+.1%}; fastest of {calls} alternating calls each, "
+            f"one pinned thread); the normal build's code has no timers.")
 
 
 def _row(r, prof) -> list[str]:
@@ -124,7 +119,7 @@ def main() -> None:
     p.add_argument("--backend", default="llvm", choices=["numpy", "llvm"])
     p.add_argument("--repeat", type=int, default=30)
     p.add_argument("--top", type=int, default=10)
-    p.add_argument("--blocks", type=int, default=10)
+    p.add_argument("--calls", type=int, default=100, help="alternating calls per build")
     args = p.parse_args()
     for name, (build, inputs) in workloads(args.backend, False).items():
         step, fn = compiled(build)
@@ -132,7 +127,7 @@ def main() -> None:
         prof = fn.profile(*inputs, repeat=args.repeat)
         print(f"== {name} ({args.backend}) ==")
         print(fn.profile_report(limit=args.top))
-        plain, profiled = overhead(fn, list(inputs), args.blocks, max(args.repeat // 3, 3))
+        plain, profiled = overhead(fn, list(inputs), args.calls)
         print(f"kernel timers cover {prof.coverage:.1%} of the median call "
               f"({prof.fastest_coverage:.1%} of the fastest); profiling build "
               f"{profiled * 1e3:.3f} ms vs normal {plain * 1e3:.3f} ms per call "
