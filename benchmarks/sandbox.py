@@ -48,7 +48,8 @@ from benchmarks.harness import (
 )
 
 # Workload modules a worker may load (never an arbitrary import taken from argv).
-MODULES = ("benchmarks.w1_mlp", "benchmarks.w2_cnn", "benchmarks.w3_elementwise")
+MODULES = ("benchmarks.w1_mlp", "benchmarks.w2_cnn", "benchmarks.w3_elementwise",
+           "benchmarks.w7_transformer")
 REPO = Path(__file__).resolve().parent.parent
 
 
