@@ -4,7 +4,7 @@
     python examples/transformer_lm.py --steps 3000 --plot lm.png --save lm.npz
 
 The text is the documentation that ships with Python (``pydoc_data.topics``: the language
-reference topics behind ``help()``), about 0.8 million characters, split 90/10 into training
+reference topics behind ``help()``), about 465 thousand characters, split 90/10 into training
 and validation. The model: token embeddings plus learned position embeddings, pre-norm
 TransformerEncoderLayers with causal self-attention (so position t sees only characters up to
 t), a final LayerNorm and a dense head over the character vocabulary. Training: AdamW with
