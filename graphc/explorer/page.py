@@ -44,7 +44,7 @@ def build_page(fn: Any, history: dict[str, list[float]] | None = None,
         ("pipeline", "Pipeline", _pipeline_html(steps)),
         ("fusion", "Fusion", _fusion_html(fn)),
         ("memory", "Memory", _memory_html(fn, names, dims)),
-        ("kernels", "Kernels", _kernels_html(kernels, kernel_note)),
+        ("kernels", "Kernels", _kernels_html(kernels, kernel_note, profile)),
         ("ir", "Final IR", _ir_html(final_ir)),
     ]
     if last is not None:
@@ -133,13 +133,16 @@ def _memory_html(fn: Any, names: dict, dims: dict[str, int] | None) -> str:
             f"{svg.memory_svg(bars, steps, peak)}")
 
 
-def _kernels_html(kernels: list[dict[str, Any]], note: str) -> str:
+def _kernels_html(kernels: list[dict[str, Any]], note: str,
+                  profile: dict[int, float] | None) -> str:
     if not kernels:
         return f'<p class="hint">{escape(note or "numpy backend: no compiled kernels")}</p>'
     out = []
     for k in kernels:
         link = (f' <a class="link" data-nodes="{k["node"]}">show node {k["node"][1:]}</a>'
                 if k["node"] else "")
+        seconds = (profile or {}).get(int(k["node"][1:])) if k["node"] else None
+        link += f' <b>{seconds * 1e6:.1f} us</b>' if seconds is not None else ""
         asm = f'<h4>assembly</h4><pre class="code">{escape(k["asm"])}</pre>' if k["asm"] else ""
         out.append(f'<details class="kernel"><summary><code>{escape(k["name"])}</code>{link}'
                    f' <span class="ty">{k["ir"].count(chr(10)) + 1} IR lines</span></summary>'

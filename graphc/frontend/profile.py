@@ -146,11 +146,12 @@ def format_profile(p: Profile, limit: int | None = None) -> str:
     if p.machine is not None:
         head.append(f"machine peaks: {p.machine.flops / 1e9:.1f} GFLOP/s, "
                     f"{p.machine.bytes / 1e9:.1f} GB/s ({p.machine.how})")
-    table = [("node", "group", "calls", "median us", "share", "GFLOP/s", "GB/s", "bound",
-              "% peak", "source")]
+    table = [("node", "group", "calls", "total ms", "median us", "share", "GFLOP/s", "GB/s",
+              "bound", "% peak", "source")]
     for r in p.rows[:limit] if limit else p.rows:
         kind, share = r.bound(p.machine) if p.machine else ("-", 0.0)
-        table.append((r.name, r.group, str(r.calls), f"{r.median * 1e6:.1f}",
+        table.append((r.name, r.group, str(r.calls), f"{r.total * 1e3:.3f}",
+                      f"{r.median * 1e6:.1f}",
                       f"{r.median / step:.1%}" if step else "-", f"{r.gflops:.2f}",
                       f"{r.gbs:.2f}", kind, f"{share:.0%}" if kind != "-" else "-", r.loc))
     return "\n".join(head + _columns(table)) + "\n"
@@ -158,7 +159,7 @@ def format_profile(p: Profile, limit: int | None = None) -> str:
 
 def _columns(table: list[tuple[str, ...]]) -> list[str]:
     widths = [min(max(len(row[k]) for row in table), 40) for k in range(len(table[0]))]
-    right = {2, 3, 4, 5, 6, 8}
+    right = {2, 3, 4, 5, 6, 7, 9}
     lines = []
     for row in table:
         cells = [(c[:37] + "...") if len(c) > 40 else c for c in row]

@@ -55,7 +55,7 @@ def test_report_table() -> None:
     head, peaks, columns, rule, *rows = text.splitlines()
     assert head.startswith("profile of @mlp_step (numpy, B=6): 2 calls, kernels ")
     assert "covered" in head and "GFLOP/s" in peaks
-    assert columns.split()[:4] == ["node", "group", "calls", "median"]
+    assert columns.split()[:5] == ["node", "group", "calls", "total", "ms"]
     assert len(rows) == 3 and set(rule) <= {"-", " "}
     assert all(re.search(r"\b(compute|memory|-)\b", row) for row in rows)
 
