@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser reliability
+.PHONY: demo test lint bench browser reliability mutation
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
@@ -51,3 +51,8 @@ $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 # `python -m reliability --only fuzz --count 100 --seed 1` runs a share.
 reliability: $(STAMP)
 	nice $(BIN)/python -m reliability
+
+# `make mutation`: mutation test of the compiler's core (tools/mutation, ~30 min on 2 cores, at
+# low priority): prints the surviving mutants and, last, `mutation score: K/N killed`.
+mutation: $(STAMP)
+	nice -n 10 $(BIN)/python -m tools.mutation

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from benchmarks import hostinfo, memory, report, sandbox
-from benchmarks.harness import Settings, run_workload
+from benchmarks.harness import Settings, floor_row, run_workload
 from benchmarks.report import Section
 
 WORKLOADS = ("W1", "M1", "W2", "W3", "W4", "W5", "W7", "P1")  # M1: W1's peak memory per system;
@@ -79,7 +79,9 @@ def method(cfg: Settings, in_process: bool) -> str:
                "after a pause, caches are cold and thread pools asleep for tens of calls")
     return (f"Method: {how}; median, min, max of wall time per call. Ratios are median / median "
             "of the fastest peer (PyTorch, JAX, PyTensor, numexpr, numba) and of the floor; below "
-            "1.00x is faster. ")
+            "1.00x is faster. A floor is a lower bound, max(FLOPs / peak FMA rate of all threads, "
+            "bytes / peak memory bandwidth), from this machine's measured peaks "
+            "(benchmarks/machine.py); reference costs are timed code doing part of the work. ")
 
 
 def _timed(module: str, args: argparse.Namespace, cfg: Settings) -> list[Section]:
@@ -91,7 +93,8 @@ def _timed(module: str, args: argparse.Namespace, cfg: Settings) -> list[Section
             rows = run_workload(w, cfg, _log)
         else:
             rows = sandbox.run_isolated(w, module, i, cfg, _log)
-        out.append(report.timing_section(w.title, rows, w.notes))
+        floor = floor_row(w)
+        out.append(report.timing_section(w.title, rows + ([floor] if floor else []), w.notes))
     return out
 
 
@@ -158,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         + (f"Every system limited to {args.threads} thread(s) (--threads)." if args.threads
            else "Each system runs with its own default threading."),
         f"- {hostinfo.thread_note()}",
+        "- peers' configuration: in each table's notes column (every peer row states how it "
+        "was built: jit options, threads, preallocated outputs, optimizer form)",
         f"- total benchmark time: {time.perf_counter() - start:.0f} s; load average at start "
         f"{load}, at end {hostinfo.load()} ({os.cpu_count()} cores)"
         + (" -- a busy machine: treat these numbers as noisy" if hostinfo.busy() else ""),

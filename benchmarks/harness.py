@@ -19,8 +19,11 @@ from typing import Any
 
 import numpy as np
 
-# Kinds of rows. Ratios are taken against the fastest "peer" and against the "floor".
+# Kinds of rows. Ratios are taken against the fastest "peer" and against the "floor". A floor
+# is a lower bound computed from the machine's measured peaks (benchmarks/machine.py), never
+# timed code; timed code that only does part of the work is a "reference cost".
 GRAPHC, PEER, BASELINE, FLOOR = "graphc", "peer", "baseline", "floor"
+REFERENCE_COST = "reference cost"
 
 
 class Skip(Exception):  # noqa: N818  (a signal to skip, not an error)
@@ -87,6 +90,16 @@ class Workload:
     compare: Callable[[np.ndarray, np.ndarray], str]
     reference: str | np.ndarray  # a system whose probe the others match, or the expected probe
     notes: list[str] = field(default_factory=list)
+    # the lower bound on one call from the machine's peaks: (seconds, how it was computed)
+    floor: Callable[[], tuple[float, str]] | None = None
+
+
+def floor_row(w: Workload) -> Row | None:
+    """The workload's computed floor as a row (one "time": the bound), or None."""
+    if w.floor is None:
+        return None
+    seconds, how = w.floor()
+    return Row("floor: machine peak", FLOOR, note=how, times=[seconds])
 
 
 def exit_reason(code: int) -> str:
@@ -121,9 +134,9 @@ def prepare(w: Workload, s: System, cfg: Settings) -> tuple[Row, Callable | None
         return skipped, None, None
     try:
         fn = s.build()
-        if s.kind == FLOOR:
-            fn()  # a floor has no result to check, but its first call may compile it
-        probe = None if s.kind == FLOOR else w.probe(fn)
+        if s.kind == REFERENCE_COST:
+            fn()  # a reference cost has no result to check, but its first call may compile it
+        probe = None if s.kind == REFERENCE_COST else w.probe(fn)
     except Skip as exc:
         row.status, row.note = "skipped", str(exc)
         return row, None, None

@@ -9,9 +9,9 @@ import numpy as np
 from benchmarks import graphc_steps, mlp_peers
 from benchmarks.harness import (
     BASELINE,
-    FLOOR,
     GRAPHC,
     PEER,
+    REFERENCE_COST,
     System,
     Workload,
     loss_probe,
@@ -85,9 +85,37 @@ def systems(n: int) -> list[System]:
         System("graphc llvm", GRAPHC, gcs("llvm")),
         *[System(name, PEER, lambda b=b: b(init, x, y), note, slow)
           for name, b, note, slow in mlp_peers.BUILDERS],
-        System("floor: NumPy GEMMs only", FLOOR, lambda: gemm_floor(init, x, y),
-               "3 forward + 5 backward matmuls, out= buffers"),
+        System("reference cost: NumPy GEMMs only", REFERENCE_COST, lambda: gemm_floor(init, x, y),
+               "3 forward + 5 backward matmuls, out= buffers (timed code, not a bound)"),
     ]
+
+
+def step_cost(n: int) -> tuple[float, float]:
+    """(FLOPs, bytes) no step at batch ``n`` can avoid: the 8 matrix products (3 forward, 2
+    backward through the activations, 3 weight gradients); reading the batch and reading and
+    writing every parameter once."""
+    d = MLP_SIZES
+    layers = [(d[i], d[i + 1]) for i in range(len(d) - 1)]
+    weights = sum(a * b for a, b in layers)
+    flops = 2.0 * n * (3 * weights - layers[0][0] * layers[0][1])  # no input gradient
+    params = weights + sum(b for _, b in layers)
+    nbytes = 4.0 * (n * d[0] + 2 * params) + 8.0 * n
+    return flops, nbytes
+
+
+def floor(n: int) -> Callable[[], tuple[float, str]]:
+    """The lower bound of one step from the machine's peaks."""
+
+    def compute() -> tuple[float, str]:
+        from benchmarks.machine import peaks
+
+        p = peaks()
+        flops, nbytes = step_cost(n)
+        return p.floor(flops, nbytes), (f"{flops / 1e6:.1f} MFLOP at {p.flops_bound / 1e9:.0f} "
+                                        f"GFLOP/s, {nbytes / 1e6:.2f} MB at "
+                                        f"{p.bytes / 1e9:.1f} GB/s (lower bound)")
+
+    return compute
 
 
 def workloads(quick: bool) -> list[Workload]:
@@ -96,6 +124,6 @@ def workloads(quick: bool) -> list[Workload]:
              "first 3 losses against NumPy by hand (ok within 1e-4)."]
     return [
         Workload(f"W1: MLP 784-256-256-10 training step, batch {n}", systems(n), loss_probe(3),
-                 rel_compare(1e-4), REFERENCE, notes)
+                 rel_compare(1e-4), REFERENCE, notes, floor(n))
         for n in (QUICK_BATCHES if quick else BATCHES)
     ]

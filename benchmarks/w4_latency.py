@@ -130,7 +130,8 @@ def _measure(name: str, n_cold: int, n_warm: int, site: Path) -> list[list[str]]
         cold = [run_child(name, Path(tmp) / f"c{i}", site) for i in range(n_cold)]
         if cold[-1]["status"] != "ok":
             r = cold[-1]
-            return [[name, "-", "-", "-", "-", "-", f"{str(r['status']).upper()}: {r['note']}"]]
+            why = f"{str(r['status']).upper()}: {r['note']}"
+            return [[name, "-", "-", "-", "-", "-", "-", why]]
         warm = [run_child(name, Path(tmp) / f"c{n_cold - 1}", site) for _ in range(n_warm)]
     return [_row(name, "cold", cold), _row(name, "warm", warm)]
 
@@ -139,31 +140,38 @@ def _row(name: str, cache: str, runs: list[dict[str, object]]) -> list[str]:
     ok = [r for r in runs if r["status"] == "ok"]
     bad = [r for r in runs if r["status"] != "ok"]
     note = f"{len(bad)} run(s) {bad[0]['status']}: {bad[0]['note']}" if bad else ""
-    return [name, cache, fmt_time(_median(ok, "first_s")), fmt_time(_median(ok, "import_s")),
-            fmt_time(_median(ok, "wall_s")), str(len(ok)), note]
+    firsts = [float(r["first_s"]) for r in ok if "first_s" in r]  # type: ignore[arg-type]
+    spread = f"{fmt_time(min(firsts))} - {fmt_time(max(firsts))}" if firsts else "-"
+    return [name, cache, fmt_time(_median(ok, "first_s")), spread,
+            fmt_time(_median(ok, "import_s")), fmt_time(_median(ok, "wall_s")), str(len(ok)), note]
+
+
+COLD_RUNS, WARM_RUNS = 10, 10  # per system: enough runs for the medians to mean something
 
 
 def sections(quick: bool, cfg: Settings, log: Callable[[str], None]) -> list[Section]:
     """The W4 table (quick: one cold and one warm run of graphc only)."""
-    n_cold, n_warm = (1, 1) if quick else (2, 3)
+    n_cold, n_warm = (1, 1) if quick else (COLD_RUNS, WARM_RUNS)
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="graphc-bench-site-") as tmp:
         site = installed_copy(Path(tmp))
         for name, _, peer in SYSTEMS:
             if quick and peer and not cfg.all_systems:
-                rows.append([name, "-", "-", "-", "-", "0",
+                rows.append([name, "-", "-", "-", "-", "-", "0",
                              "SKIPPED: peers skipped in --quick (use --all-systems)"])
                 continue
             log(f"W4 {name}")
             rows += _measure(name, n_cold, n_warm, site)
     notes = [f"W1's step at batch {BATCH}; each run a fresh process. first step = build the graph "
              "+ compile + the first call (what a user waits for after imports); import = importing "
-             "the system; process = interpreter start to exit. Medians over the runs. Caches: "
+             f"the system; process = interpreter start to exit. Medians over {COLD_RUNS} cold and "
+             f"{WARM_RUNS} warm runs per system (--quick: 1 and 1). Caches: "
              "GRAPHC_CACHE_DIR, JAX's persistent compilation cache (min compile time 0), "
              "TORCHINDUCTOR_CACHE_DIR (FX graph + AOTAutograd caches), each in a temp directory. "
              "graphc byte-compiled first, as pip does on install (a copy of it, compiled with "
              "compileall, is what the runs import)."]
-    columns = ["system", "cache", "first step", "import", "process", "runs", "notes"]
+    columns = ["system", "cache", "first step", "first step min - max", "import", "process",
+               "runs", "notes"]
     return [Section("W4: first-call latency of the MLP step", columns, rows, notes)]
 
 

@@ -24,8 +24,8 @@ import pytest
 from benchmarks import sandbox, w1_mlp
 from benchmarks.harness import (
     BASELINE,
-    FLOOR,
     PEER,
+    REFERENCE_COST,
     Row,
     Settings,
     Skip,
@@ -97,7 +97,7 @@ SYSTEMS = {
     "wrong": System("wrong", PEER, lambda: lambda: 3.0),
     "broken": System("broken", PEER, lambda: _raise(ValueError("kaput"))),
     "absent": System("absent", PEER, _raise(Skip("not here"))),
-    "floor": System("floor", FLOOR, lambda: lambda: None),
+    "floor": System("floor", REFERENCE_COST, lambda: lambda: None),
     "aborts in build": System("aborts in build", PEER, os.abort),
     "aborts when timed": System("aborts when timed", PEER, _fails_on_call(3, os.abort)),
     "raises when timed": System("raises when timed", PEER,

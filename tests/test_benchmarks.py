@@ -15,10 +15,12 @@ from benchmarks import report
 from benchmarks.harness import (
     FLOOR,
     PEER,
+    REFERENCE_COST,
     Settings,
     Skip,
     System,
     Workload,
+    floor_row,
     rel_compare,
     run_workload,
 )
@@ -105,7 +107,7 @@ def test_run_workload_reports_skips_failures_and_mismatches() -> None:
         System("wrong", PEER, lambda: lambda: 3.0),
         System("broken", PEER, lambda: boom),
         System("absent", PEER, skip),
-        System("floor", FLOOR, lambda: lambda: None),
+        System("floor", REFERENCE_COST, lambda: lambda: None),
     ])
     rows = {r.system: r for r in run_workload(w, Settings(warmup=1, min_runs=4), lambda _: None)}
     assert rows["same"].check.startswith("ok") and len(rows["same"].times) >= 4
@@ -113,6 +115,20 @@ def test_run_workload_reports_skips_failures_and_mismatches() -> None:
     assert rows["broken"].status == "failed" and "kaput" in rows["broken"].note
     assert rows["absent"].status == "skipped" and rows["absent"].note == "not here"
     assert rows["floor"].check == "n/a" and rows["floor"].times
+
+
+def test_the_floor_is_computed_from_the_machine_peaks_not_timed() -> None:
+    from benchmarks.machine import MachinePeaks
+
+    peaks = MachinePeaks(flops_1=1e11, flops_all=1.2e11, threads=2, bytes=2e10, how="test")
+    assert peaks.flops_bound == 2e11  # interrupted threads never make the bound smaller
+    assert peaks.floor(4e8, 1e6) == pytest.approx(2e-3)  # compute-bound
+    assert peaks.floor(1e3, 4e8) == pytest.approx(2e-2)  # memory-bound
+    assert peaks.floor(4e8, 1e6, threads=1) == pytest.approx(4e-3)
+    w = _workload([System("ref", "baseline", lambda: lambda: 1.0)])
+    w.floor = lambda: (1.5e-3, "how")
+    row = floor_row(w)
+    assert row is not None and row.kind == FLOOR and row.times == [1.5e-3] and row.note == "how"
 
 
 def test_time_budget_stops_slow_systems_early() -> None:
