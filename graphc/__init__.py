@@ -8,6 +8,7 @@ from graphc.frontend.functional import *  # noqa: F403
 from graphc.frontend.grad import grad, jacobian
 from graphc.frontend.gradcheck import GradCheckError, GradCheckReport, check_grad
 from graphc.frontend.io import load, save
+from graphc.frontend.irio import save_ir
 from graphc.frontend.summary import summary
 from graphc.frontend.tensor import Tensor
 from graphc.ir.errors import (
@@ -21,7 +22,7 @@ from graphc.ir.errors import (
     ShapeError,
     VerifyError,
 )
-from graphc.ir.files import load_ir, save_ir
+from graphc.ir.files import load_ir
 from graphc.ir.graph import Graph
 from graphc.ir.parser import parse
 from graphc.ir.printer import print_graph as print_ir

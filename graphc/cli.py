@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import importlib.util
 import io
+import math
 import os
 import runpy
 import sys
@@ -63,6 +64,16 @@ def read_graph(path: str) -> Graph:
     if len(graphs) != 1:
         raise CliError(f"{path} defines {len(graphs)} graphs; expected one")
     return graphs[0]
+
+
+def read_program(path: str, verb: str) -> Graph:
+    """read_graph, refusing a graph with no results (there would be nothing to ``verb``)."""
+    graph = read_graph(path)
+    if not graph.outputs and not graph.updates:
+        raise CliError(f"{path}: graph @{graph.name} has no results (returns () and updates "
+                       f"nothing), so there is nothing to {verb}; write it with "
+                       "gc.save_ir(g, path, outputs=[...], updates=[...])")
+    return graph
 
 
 def load_graphs(path: str) -> list[Graph]:
@@ -156,13 +167,31 @@ def read_feeds(specs: Sequence[str]) -> dict[str, np.ndarray]:
         if name in feeds:
             raise CliError(f"--input {name} given twice")
         try:
-            arr = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
+            feeds[name] = load_npy(path)
+        except (OSError, ValueError, EOFError, MemoryError) as e:
             raise CliError(f"--input {name}: cannot load {path}: {e}") from None
-        if not isinstance(arr, np.ndarray):
-            raise CliError(f"--input {name}: {path} is not a .npy array file")
-        feeds[name] = arr
     return feeds
+
+
+def load_npy(path: str) -> np.ndarray:
+    """One .npy array; its header is checked against the file's size before numpy allocates
+    (a header may declare terabytes), and nothing is unpickled."""
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise ValueError("not a .npy array file (no .npy magic string)")
+        f.seek(0)
+        version = np.lib.format.read_magic(f)
+        fmt = np.lib.format
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read(f)
+        if dtype.hasobject:
+            raise ValueError("Object arrays cannot be loaded (graphc never unpickles)")
+        need = math.prod(shape) * dtype.itemsize
+        have = os.fstat(f.fileno()).st_size - f.tell()
+        if need > have:
+            raise ValueError(f"the header declares {dtype}{list(shape)} ({need} bytes) but the "
+                             f"file holds {have} bytes of data")
+    return np.load(path, allow_pickle=False)
 
 
 def bind_arguments(graph: Graph, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -194,13 +223,13 @@ def _check_param(p: Value, arr: np.ndarray) -> None:
 
 def _run_run(args: argparse.Namespace) -> None:
     from graphc.backends import compile_for
-    from graphc.frontend.function import bind_dims
+    from graphc.frontend.function import bind_dims, run
 
-    graph = read_graph(args.file)
+    graph = read_program(args.file, "run")
     verify(graph)
     inputs = bind_arguments(graph, read_feeds(args.input))
     dims = bind_dims(graph, inputs)
-    results = compile_for(args.backend, graph).run(inputs, dims)
+    results = run(compile_for(args.backend, graph), graph, inputs, dims)
     names = [f"out{i}" for i in range(len(graph.outputs))]
     names += [f"update_{p.name}" for p, _ in graph.updates]
     if args.out:
@@ -248,12 +277,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reader_gone() -> int:
+    """The reader closed the pipe (``graphc llvm f.gir | head``): stop quietly, as Unix tools
+    do; stdout goes to /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: 0 on success, 1 on a reported error, 2 on a usage error."""
     _load_extensions()
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args) or 0
+        status = args.handler(args) or 0
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        return _reader_gone()
     except (GraphcError, CliError, OSError) as e:
         message = " ".join(str(e).split("\n"))
         print(f"graphc: error: {message}", file=sys.stderr)

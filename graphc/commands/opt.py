@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from graphc.cli import Command, read_graph, register
+from graphc.cli import Command, read_program, register
 from graphc.passes.fuse import explain_fusion
 from graphc.passes.manager import DEFAULT_PIPELINE, PassManager
 
@@ -31,7 +31,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    graph = read_graph(args.file)
+    graph = read_program(args.file, "optimize")
     pm = PassManager(args.passes, verify_each=not args.no_verify,
                      print_after_all=args.print_after_all, print_after=args.print_after,
                      print_changed_only=args.print_changed_only, stream=sys.stderr)

@@ -66,8 +66,11 @@ def set_param_value(t: Tensor, new: Any) -> None:
     """Replace a parameter's value; shape and dtype must match its type."""
     arr = np.asarray(new)
     want = t.type
-    if arr.shape != want.shape or arr.dtype != want.dtype.np:
+    if arr.shape != want.shape:
         raise ShapeError(f"parameter {t.name!r} is {want}, got {arr.dtype}{list(arr.shape)}")
+    if arr.dtype != want.dtype.np:
+        raise DTypeError(f"parameter {t.name!r} is {want}, got {arr.dtype}{list(arr.shape)}; "
+                         f"convert it first (e.g. .astype(np.{want.dtype.np.name}))")
     t.ir.param.value = np.asarray(arr, order="C")  # type: ignore[union-attr]
 
 

@@ -22,9 +22,9 @@ from graphc.frontend.profile import (
 )
 from graphc.frontend.tensor import Tensor
 from graphc.ir.clone import extract
-from graphc.ir.errors import GraphcError, InputError
+from graphc.ir.errors import GraphcError, InputError, ShapeError
 from graphc.ir.graph import Graph, Value
-from graphc.ir.types import TensorType, dim_symbols, eval_dim
+from graphc.ir.types import TensorType, check_size, dim_symbols, eval_dim
 from graphc.passes.inspect import fusion_report, make_manager, pass_report
 from graphc.passes.manager import PassManager
 
@@ -92,7 +92,20 @@ def bind_dims(graph: Graph, args: Sequence[np.ndarray]) -> dict[str, int]:
     where: dict[str, str] = {}
     for v, a in zip(graph.inputs, args, strict=True):
         _check_one(v, a, env, where)
+    if env:
+        _check_sizes(graph, env)
     return env
+
+
+def _check_sizes(graph: Graph, env: dict[str, int]) -> None:
+    """ShapeError naming the node whose result would need more than int64 bytes."""
+    for n in graph.nodes:
+        for v in n.outputs:
+            if v.type.symbols() and v.type.symbols() <= env.keys():
+                try:
+                    check_size(v.type, env)
+                except ShapeError as e:
+                    raise ShapeError(f"{n.describe()}: {e}") from None
 
 
 def _check_one(v: Value, a: np.ndarray, env: dict[str, int], where: dict[str, str]) -> None:
@@ -117,6 +130,18 @@ def _check_one(v: Value, a: np.ndarray, env: dict[str, int], where: dict[str, st
             )
 
 
+def run(executable: Executable, graph: Graph, inputs: list[np.ndarray],
+        dims: dict[str, int]) -> list[np.ndarray]:
+    """``executable.run``; an allocation the machine cannot make is a ShapeError, whichever
+    backend tried it."""
+    try:
+        return executable.run(inputs, dims)
+    except MemoryError as e:
+        bound = ", ".join(f"{k}={v}" for k, v in sorted(dims.items())) or "no symbolic dims"
+        raise ShapeError(f"graph @{graph.name} ({bound}) needs more memory than this machine "
+                         f"can allocate ({e})") from None
+
+
 def _root(a: np.ndarray) -> int:
     """The id of the object that owns ``a``'s memory (a view shares it with its base)."""
     base: Any = a
@@ -125,16 +150,22 @@ def _root(a: np.ndarray) -> int:
     return id(base)
 
 
+def _held_arrays(graph: Graph) -> list[int]:
+    """The roots of the arrays the graph itself holds (constants' values): never handed out."""
+    return [_root(a) for n in graph.nodes for a in n.attrs.values() if isinstance(a, np.ndarray)]
+
+
 def _unaliased(graph: Graph, inputs: list[np.ndarray], results: list[np.ndarray],
-               n_outputs: int) -> list[np.ndarray]:
+               n_outputs: int, held: Sequence[int] = ()) -> list[np.ndarray]:
     """``results`` with copies where one would share memory another holder can change.
 
-    A backend may return a caller's input, a parameter's array or one array twice, and later
-    calls write parameter updates into the parameter's array in place. So a new parameter
-    value keeps its memory only if it is fresh or already that parameter's own array, and an
-    output never shares memory with a parameter.
+    A backend may return a caller's input, a parameter's array, a constant's value (``held``)
+    or one array twice, and later calls write parameter updates into the parameter's array in
+    place. So a new parameter value keeps its memory only if it is fresh or already that
+    parameter's own array, and an output never shares memory with a parameter or a constant.
     """
     owner: dict[int, object] = {_root(a): "input" for a in inputs}
+    owner.update((root, "graph") for root in held)
     for p in graph.params:
         if p.param is not None and p.param.value is not None:
             owner.setdefault(_root(p.param.value), p)
@@ -182,6 +213,7 @@ class Function:
         self.passes = passes  # the pass manager that optimized graph (its records and IR)
         self.last_dims: dict[str, int] | None = None
         self._checked: tuple[tuple, dict[str, int]] | None = None  # last signature that passed
+        self._held = _held_arrays(graph)
         for tell in _observers:
             tell(self)
 
@@ -190,7 +222,8 @@ class Function:
         dims = self._bind(arrays)
         self.last_dims = dims
         self.calls += 1
-        results = _unaliased(self.graph, arrays, self.executable.run(arrays, dims), self.n_outputs)
+        results = _unaliased(self.graph, arrays, run(self.executable, self.graph, arrays, dims),
+                             self.n_outputs, self._held)
         outs, new_values = results[: self.n_outputs], results[self.n_outputs :]
         for (param, _), value in zip(self.graph.updates, new_values, strict=True):
             param.param.value = value  # type: ignore[union-attr]

@@ -47,6 +47,19 @@ logical_and, logical_or = _binary(ops.logical_and), _binary(ops.logical_or)
 multiply, subtract, divide, power, negative = mul, sub, div, pow, neg  # NumPy spellings
 
 
+def floor_divide(a: Any, b: Any) -> Tensor:
+    """floor(a / b) (``a // b``), for float dtypes."""
+    return floor(div(a, b))
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    """a - floor(a / b) * b (``a % b``): the sign follows b, as in NumPy; float dtypes."""
+    return sub(a, mul(floor_divide(a, b), b))
+
+
+mod = remainder  # NumPy's other name
+
+
 def leaky_relu(x: Any, alpha: float = 0.01) -> Tensor:
     """x if x >= 0 else alpha * x."""
     return apply(ops.leaky_relu, x, alpha=alpha)

@@ -31,6 +31,7 @@ from graphc.ir.graph import Graph, Param
 from graphc.ir.types import TensorType, dim_prod, is_static
 
 Init = Callable[..., np.ndarray] | str
+
 Activation = Callable[[Tensor], Tensor] | str | None
 Updates = list[tuple[Tensor, Tensor]]
 
@@ -299,3 +300,8 @@ from graphc.frontend.layers import __all__ as _layers  # noqa: E402
 
 __all__ = ["BatchNorm", "Conv2d", "Dense", "Layer", "batch_norm", "conv2d", "dense",
            "free_name", "parameter_in", *_layers]
+
+
+def __dir__() -> list[str]:
+    """dir(gc.nn) lists the layers, not the helpers this module imports."""
+    return sorted(__all__)

@@ -326,3 +326,8 @@ def clip_grad_norm(grads: Sequence[Tensor], max_norm: float,
 
 __all__ = ["SGD", "AdaGrad", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop",
            "clip_grad_norm", "schedules"]
+
+
+def __dir__() -> list[str]:
+    """dir(gc.optim) lists the optimizers, not the helpers this module imports."""
+    return sorted(__all__)

@@ -111,10 +111,20 @@ class Tensor:
     __and__, __or__ = _binary("logical_and")[0], _binary("logical_or")[0]
     __neg__, __abs__, __invert__ = _unary("neg"), _unary("abs"), _unary("logical_not")
 
+    __floordiv__, __rfloordiv__ = _binary("floor_divide")
+    __mod__, __rmod__ = _binary("remainder")
+
     def __getitem__(self, index: Any) -> Tensor:
         return _f().getitem(self, index)
 
-    # == and != stay identity so tensors can be dict keys; use gc.equal / gc.not_equal.
+    # == and != are elementwise (gc.equal / gc.not_equal) as in NumPy, PyTorch and JAX; the
+    # hash stays identity so tensors remain usable as dict and set keys (as in PyTorch).
+    def __eq__(self, o: object) -> Any:  # type: ignore[override]
+        return _f().equal(self, o) if _comparable(o) else NotImplemented
+
+    def __ne__(self, o: object) -> Any:  # type: ignore[override]
+        return _f().not_equal(self, o) if _comparable(o) else NotImplemented
+
     __hash__ = object.__hash__
 
     @property
@@ -124,19 +134,62 @@ class Tensor:
 
     def reshape(self, *shape: Any) -> Tensor:
         """gc.reshape; the shape as one tuple or as separate dims."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _f().reshape(self, shape)
+        return _f().reshape(self, _dims_arg(shape))
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """gc.transpose; the axes as one tuple or as separate ints (none reverses them)."""
+        return _f().transpose(self, _dims_arg(axes) or None)
 
     def astype(self, dtype: Any) -> Tensor:
         """gc.cast to ``dtype``."""
         return _f().cast(self, dtype)
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """gc.sum over ``axis``."""
-        return _f().sum(self, axis, keepdims)
+    def squeeze(self, axis: Any = None) -> Tensor:
+        """gc.squeeze."""
+        return _f().squeeze(self, axis)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """gc.mean over ``axis``."""
-        return _f().mean(self, axis, keepdims)
+    def flatten(self) -> Tensor:
+        """All axes merged into one (NumPy's ndarray.flatten)."""
+        return _f().reshape(self, (-1,))
+
+    def clip(self, lo: Any = None, hi: Any = None) -> Tensor:
+        """Values limited to [lo, hi] (gc.maximum / gc.minimum; None: no bound)."""
+        out = self if lo is None else _f().maximum(self, lo)
+        return out if hi is None else _f().minimum(out, hi)
+
+
+def _comparable(o: object) -> bool:
+    """Operands ``==`` compares elementwise; others (None, strings...) keep Python's answer."""
+    return isinstance(o, (Tensor, bool, int, float, np.ndarray, np.generic))
+
+
+def _dims_arg(dims: tuple) -> tuple:
+    """``f(2, 3)`` and ``f((2, 3))`` both give (2, 3), as in NumPy's reshape and transpose."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        return tuple(dims[0])
+    return dims
+
+
+def _reduction_method(name: str) -> Callable[..., Tensor]:
+    def method(self: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return getattr(_f(), name)(self, axis, keepdims)
+
+    method.__name__ = name
+    method.__doc__ = f"gc.{name} over ``axis`` (None: every axis)."
+    return method
+
+
+def _unary_method(name: str) -> Callable[[Tensor], Tensor]:
+    method = _unary(name)
+    method.__name__ = name
+    method.__doc__ = f"gc.{name}(self)."
+    return method
+
+
+# NumPy-style methods, each one the gc function of that name
+for _name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "logsumexp"):
+    setattr(Tensor, _name, _reduction_method(_name))
+for _name in ("exp", "log", "log1p", "sqrt", "square", "abs", "sign", "tanh", "sigmoid", "relu",
+              "floor", "ceil", "sin", "cos", "reciprocal", "rsqrt"):
+    setattr(Tensor, _name, _unary_method(_name))
 

@@ -247,7 +247,10 @@ class _Parser(TokenStream):
             self.next()
             shape = self.comma_list(self.dim, "]")
             self.expect("]")
-        return TensorType(dtype, tuple(shape)), tok
+        try:
+            return TensorType(dtype, tuple(shape)), tok
+        except GraphcError as e:
+            raise self.error(tok, str(e)) from None
 
     def dim(self) -> Dim:
         first = self.peek()

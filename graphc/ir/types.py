@@ -98,14 +98,22 @@ def _make(coef: int, syms: tuple[str, ...]) -> Dim:
     return "*".join(parts)
 
 
+INT64_MAX = 2**63 - 1  # sizes, element counts and byte counts are int64 in every backend
+
+
 def check_dim(d: object) -> Dim:
     """Validate one dim (int >= 0 or symbolic expression) and return it canonically."""
     if isinstance(d, (int, np.integer)) and not isinstance(d, bool):
         if d < 0:
             raise ShapeError(f"negative dimension {d}")
+        if d > INT64_MAX:
+            raise ShapeError(f"dimension {d} is beyond int64 (at most 2**63-1)")
         return int(d)
     if isinstance(d, str) and all(p.isdigit() or _SYMBOL.fullmatch(p) for p in d.split("*")):
-        return _make(*_factors(d))
+        coef, syms = _factors(d)
+        if coef > INT64_MAX:
+            raise ShapeError(f"dimension {d} is beyond int64 (at most 2**63-1)")
+        return _make(coef, syms)
     raise ShapeError(f"invalid dimension {d!r}: expected an int >= 0 or a symbolic name")
 
 
@@ -148,6 +156,15 @@ def dim_symbols(d: Dim) -> tuple[str, ...]:
     return _factors(d)[1]
 
 
+def check_size(t: TensorType, env: dict[str, int]) -> None:
+    """ShapeError when ``t`` with its symbols bound needs more than int64 bytes."""
+    size = t.dtype.np.itemsize * math.prod(eval_dim(d, env) for d in t.shape)
+    if size > INT64_MAX:
+        bound = ", ".join(f"{s}={env[s]}" for s in sorted(t.symbols()))
+        raise ShapeError(f"{t} with {bound} needs {size} bytes: beyond int64, more than any "
+                         "machine can address")
+
+
 def eval_dim(d: Dim, env: dict[str, int]) -> int:
     """The int value of a dim given bindings of its symbols."""
     coef, syms = _factors(d)
@@ -163,6 +180,17 @@ class TensorType:
 
     dtype: DType
     shape: tuple[Dim, ...]
+
+    def __post_init__(self) -> None:
+        # No backend can index or allocate more than int64 bytes: such a type is an error
+        # where it is made (an op's shape rule, a placeholder, the parser), never a wrap later.
+        size = self.dtype.np.itemsize
+        for d in self.shape:
+            size *= d if isinstance(d, int) else _factors(d)[0]
+        if size > INT64_MAX:
+            times = " times its symbolic dims" if self.symbols() else ""
+            raise ShapeError(f"{self} needs {size} bytes{times}: beyond int64, more than any "
+                             "machine can address")
 
     @staticmethod
     def of(dtype: object, shape: tuple | list = ()) -> TensorType:

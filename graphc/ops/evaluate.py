@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from graphc.ir.errors import BackendError, GraphcError
+from graphc.ir.errors import BackendError, GraphcError, ShapeError
 from graphc.ir.graph import Graph, Node
 
 
@@ -19,12 +19,19 @@ def run_node(node: Node, args: list[np.ndarray]) -> list[np.ndarray]:
             out = node.op.kernel(*args, body=node.body, **node.attrs)
         else:
             out = node.op.kernel(*args, **node.attrs)
-    except GraphcError:
-        raise
-    except Exception as e:  # a kernel's own error, e.g. an index out of range
-        raise BackendError(f"{node.describe()}: {type(e).__name__}: {e}") from None
+    except Exception as e:
+        raise kernel_error(node, e) from None
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     return [np.asarray(o) for o in outs]
+
+
+def kernel_error(node: Node, e: Exception) -> GraphcError:
+    """A kernel's own error (an index out of range, an allocation too large) naming the node."""
+    if isinstance(e, GraphcError):
+        return e
+    if isinstance(e, MemoryError):
+        return ShapeError(f"{node.describe()}: more memory than this machine can allocate ({e})")
+    return BackendError(f"{node.describe()}: {type(e).__name__}: {e}")
 
 
 def evaluate_body(body: Graph, args: Sequence[np.ndarray]) -> list[np.ndarray]:

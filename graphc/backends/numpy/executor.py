@@ -19,12 +19,12 @@ from graphc.analysis.memory import MemoryPlan, Slot, body_inplace_args, plan_mem
 from graphc.backends.numpy import policy
 from graphc.backends.numpy.body import BodyProgram
 from graphc.backends.numpy.outkernels import OUT, write
-from graphc.ir.errors import BackendError, GraphcError
+from graphc.ir.errors import BackendError, ShapeError
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.opdef import OpDef, lookup
 from graphc.ops import core
 from graphc.ops import shape as shape_ops
-from graphc.ops.evaluate import run_node
+from graphc.ops.evaluate import kernel_error, run_node
 from graphc.ops.fused import fused, fused_conv2d, fused_matmul, fused_reduce
 from graphc.ops.shape import runtime_dims
 
@@ -49,7 +49,7 @@ class Program:
         self.index: dict[Value, int] = {}
         for v in graph.values():
             self.index[v] = len(self.index)
-        self.arena = np.empty(self.plan.arena_bytes, np.uint8)
+        self.arena = _arena(graph, self.plan)
         self.views = {v: self._view(v, s) for v, s in self.plan.slots.items() if s.kind == "arena"}
         self.template: Env = [None] * len(self.index)
         self._evaluate_static()
@@ -161,17 +161,29 @@ def _timed(step: Step, times: list[float], i: int) -> Step:
     return timed
 
 
+def _arena(graph: Graph, plan: MemoryPlan) -> np.ndarray:
+    try:
+        return np.empty(plan.arena_bytes, np.uint8)
+    except MemoryError:
+        dims = ", ".join(f"{k}={v}" for k, v in sorted(plan.dims.items())) or "no symbolic dims"
+        raise ShapeError(f"graph @{graph.name} ({dims}): its {plan.arena_bytes} bytes of "
+                         "intermediate buffers are more memory than this machine can allocate"
+                         ) from None
+
+
 def _static_nodes(graph: Graph) -> set[Node]:
     """Nodes computed from constants alone (deterministic: every op is a pure function),
-    whose results do not leave the call."""
+    whose results do not leave the call. A node reading a result that leaves is not static
+    either: that result is computed per call, after the static ones."""
+    leaving = set(graph.outputs) | {v for _, v in graph.updates}
     static: set[Node] = set()
     known: set[Value] = set()
     for n in graph.nodes:
-        if n.op is core.constant or (n.inputs and all(v in known for v in n.inputs)):
+        from_constants = n.op is core.constant or (n.inputs and all(v in known for v in n.inputs))
+        if from_constants and not leaving.intersection(n.outputs):
             static.add(n)
             known.update(n.outputs)
-    leaving = set(graph.outputs) | {v for _, v in graph.updates}
-    return {n for n in static if not leaving.intersection(n.outputs)}
+    return static
 
 
 def _free_step(values: list[int]) -> Step:
@@ -207,10 +219,8 @@ def _guarded(node: Node, step: Step) -> Step:
     def guarded(env: Env) -> None:
         try:
             step(env)
-        except GraphcError:
-            raise
         except Exception as e:
-            raise BackendError(f"{node.describe()}: {type(e).__name__}: {e}") from None
+            raise kernel_error(node, e) from None
 
     return guarded
 
