@@ -152,10 +152,9 @@ class Tensor:
         """All axes merged into one (NumPy's ndarray.flatten)."""
         return _f().reshape(self, (-1,))
 
-    def clip(self, lo: Any = None, hi: Any = None) -> Tensor:
-        """Values limited to [lo, hi] (gc.maximum / gc.minimum; None: no bound)."""
-        out = self if lo is None else _f().maximum(self, lo)
-        return out if hi is None else _f().minimum(out, hi)
+    def clip(self, low: Any = None, high: Any = None) -> Tensor:
+        """gc.clip: values limited to [low, high] (None: no bound on that side)."""
+        return _f().clip(self, low, high)
 
 
 def _comparable(o: object) -> bool:
@@ -187,9 +186,9 @@ def _unary_method(name: str) -> Callable[[Tensor], Tensor]:
 
 
 # NumPy-style methods, each one the gc function of that name
-for _name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "logsumexp"):
+for _name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "logsumexp", "var", "std"):
     setattr(Tensor, _name, _reduction_method(_name))
-for _name in ("exp", "log", "log1p", "sqrt", "square", "abs", "sign", "tanh", "sigmoid", "relu",
-              "floor", "ceil", "sin", "cos", "reciprocal", "rsqrt"):
+for _name in ("exp", "expm1", "log", "log1p", "sqrt", "square", "abs", "sign", "tanh", "sigmoid",
+              "relu", "floor", "ceil", "sin", "cos", "reciprocal", "rsqrt"):
     setattr(Tensor, _name, _unary_method(_name))
 

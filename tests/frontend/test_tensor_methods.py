@@ -84,7 +84,7 @@ def test_numpy_style_methods_match_numpy() -> None:
         x.argmax(axis=2), x.exp(), x.log(), x.sqrt(), x.abs(), x.tanh(), x.square(),
         x.transpose(1, 2, 0), x.transpose((2, 0, 1)), x.transpose(), x.T,
         x.reshape(4, 6), x.reshape((6, -1)), x.flatten(), x % 0.75, x // 0.75, 2.0 % x,
-        7.0 // x, x.clip(1.0, 2.0), x.floor(),
+        7.0 // x, x.clip(1.0, 2.0), x.floor(), x.var(axis=1), x.std(),
     ], a)
     want = [
         a.max(), a.min(axis=1), a.sum(axis=(0, 2)), a.mean(keepdims=True), a.prod(axis=0),
@@ -92,7 +92,7 @@ def test_numpy_style_methods_match_numpy() -> None:
         a.transpose(1, 2, 0), a.transpose((2, 0, 1)), a.transpose(), a.T,
         a.reshape(4, 6), a.reshape((6, -1)), a.flatten(), a % np.float32(0.75),
         a // np.float32(0.75), np.float32(2.0) % a, np.float32(7.0) // a, a.clip(1, 2),
-        np.floor(a),
+        np.floor(a), a.var(axis=1), a.std(),
     ]
     for got, ref in zip(outs, want, strict=True):
         assert got.shape == ref.shape
