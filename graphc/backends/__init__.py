@@ -3,7 +3,8 @@ only (never a pass, the frontend or each other's internals)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -64,9 +65,32 @@ def _llvm(graph: Graph, **options: object) -> Executable:
 
 BACKENDS: dict[str, Callable[..., Executable]] = {"numpy": _numpy, "llvm": _llvm}
 
+# The keyword options each backend understands; anything else is an error, never ignored.
+# A backend that learns an option adds it here (and the test of unknown options follows).
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "numpy": ("check_numerics", "memory_plan", "profile"),
+    "llvm": ("check_numerics", "opt_level", "profile", "threads"),
+}
+
+
+def check_options(backend: str, options: Iterable[str], also: Sequence[str] = ()) -> None:
+    """BackendError for a backend name or option the backend does not understand, listing the
+    valid ones (``also``: the options the caller handles itself, e.g. the pass manager's)."""
+    if backend not in BACKENDS:
+        raise BackendError(f"unknown backend {backend!r}; expected one of {sorted(BACKENDS)}")
+    valid = sorted({*OPTIONS[backend], *also})
+    for name in options:
+        if name in valid:
+            continue
+        where = [b for b, names in OPTIONS.items() if name in names]
+        hint = difflib.get_close_matches(name, valid, n=1)
+        what = (f"is not supported by backend {backend!r} (backend {where[0]!r} has it)" if where
+                else f"is unknown (did you mean {hint[0]!r}?)" if hint else "is unknown")
+        raise BackendError(f"option {name!r} {what}; the options for backend {backend!r} are "
+                           f"{', '.join(valid)}")
+
 
 def compile_for(backend: str, graph: Graph, **options: object) -> Executable:
     """Compile ``graph`` with the named backend."""
-    if backend not in BACKENDS:
-        raise BackendError(f"unknown backend {backend!r}; expected one of {sorted(BACKENDS)}")
+    check_options(backend, options)
     return BACKENDS[backend](graph, **options)

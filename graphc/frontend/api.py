@@ -41,13 +41,17 @@ def _dims(name: str, shape: Any) -> tuple:
         shape = (shape,)
     dims = []
     for axis, d in enumerate(shape):
-        # None means "any size": a fresh symbol per axis, bound at call time like a name.
+        # None means "any size": a fresh symbol per axis (x_0), bound at call time like a name.
         dims.append(check_dim(f"{name.replace('.', '_')}_{axis}" if d is None else d))
     return tuple(dims)
 
 
 def placeholder(name: str, shape: Any = (), dtype: Any = "float32") -> Tensor:
-    """A graph input fed at call time; dims are ints, symbolic names or None."""
+    """A graph input fed at call time; dims are ints, symbolic names or None.
+
+    Each None is its own size (axis 0 of "x" is the symbol x_0), never assumed equal to
+    another; name dims that must agree: x (B, 64) and labels (B,) share the batch size B.
+    """
     g = default_graph()
     t = TensorType(as_dtype(dtype), _dims(_check_name(name, "placeholder"), shape))
     return Tensor(g.add_input(name, t), g)
@@ -90,12 +94,39 @@ def constant_in(g: Graph, value: Any, dtype: DType | None) -> Tensor:
     return Tensor(node.output, g)
 
 
-def _graph_of(operands: tuple[Any, ...]) -> Graph:
-    graphs = {id(o.graph): o.graph for o in operands if isinstance(o, Tensor)}
-    if len(graphs) > 1:
-        names = ", ".join(f"@{g.name}" for g in graphs.values())
-        raise GraphcError(f"operands come from different graphs ({names})")
-    return next(iter(graphs.values())) if graphs else default_graph()
+def _none_symbol(v: Value, axis: int) -> str:
+    return f"{str(v.name).replace('.', '_')}_{axis}"
+
+
+def _none_dims_hint(g: Graph, values: list[Value]) -> str:
+    """When operands carry dims made from ``None``: each None is its own size, so say how to
+    state that two of them are equal (the most common case: a batch dim)."""
+    used = {s for v in values for s in v.type.symbols()}
+    made = [(d, p, axis) for p in g.inputs for axis, d in enumerate(p.type.shape)
+            if d == _none_symbol(p, axis) and d in used]
+    if not made:
+        return ""
+    which = ", ".join(f"{d} (axis {axis} of {p.name!r})" for d, p, axis in made)
+    named = " and ".join(f"gc.placeholder({p.name!r}, {_named_shape(p, axis)})"
+                         for _, p, axis in made)
+    return (f"{which} came from None, and each None dim is its own size; if they are the "
+            f"same size, give them one name: {named}")
+
+
+def _named_shape(p: Value, axis: int) -> tuple:
+    return tuple("B" if i == axis else d for i, d in enumerate(p.type.shape))
+
+
+def _graph_of(op: OpDef, operands: tuple[Any, ...]) -> Graph:
+    tensors = [o for o in operands if isinstance(o, Tensor)]
+    if any(t.graph is not tensors[0].graph for t in tensors):
+        types = ", ".join(str(o.type) if isinstance(o, Tensor) else type(o).__name__
+                          for o in operands)
+        where = ", ".join(f"operand {i} ({o.type}) is in @{o.graph.name}"
+                          for i, o in enumerate(operands) if isinstance(o, Tensor))
+        raise GraphcError(f"{op.name}({types}) at {user_loc()}: operands come from different "
+                          f"graphs: {where}; an op reads tensors of one graph")
+    return tensors[0].graph if tensors else default_graph()
 
 
 def _as_value(g: Graph, x: Any, like: DType | None) -> Value:
@@ -111,10 +142,16 @@ def _as_value(g: Graph, x: Any, like: DType | None) -> Value:
 
 def apply(op: OpDef, *operands: Any, **attrs: Any) -> Any:
     """Record ``op`` on operands in their graph; returns a Tensor (tuple for multi-result)."""
-    g = _graph_of(operands)
+    g = _graph_of(op, operands)
     like = next((o.dtype for o in operands if isinstance(o, Tensor)), None)
     values = [_as_value(g, o, like) for o in operands]
-    node = g.add_node(op, values, attrs, user_loc())
+    try:
+        node = g.add_node(op, values, attrs, user_loc())
+    except ShapeError as e:
+        hint = _none_dims_hint(g, values)
+        if not hint:
+            raise
+        raise ShapeError(f"{e}; {hint}") from None
     outs = tuple(Tensor(v, g) for v in node.outputs)
     return outs[0] if len(outs) == 1 else outs
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from graphc.backends import STAGES, Executable, compile_for
+from graphc.backends import STAGES, Executable, check_options, compile_for
+from graphc.frontend.feeds import arrange, is_feed_dict
 from graphc.frontend.profile import (
     Profile,
     build_profile,
@@ -25,7 +26,7 @@ from graphc.ir.clone import extract
 from graphc.ir.errors import GraphcError, InputError, ShapeError
 from graphc.ir.graph import Graph, Value
 from graphc.ir.types import TensorType, check_size, dim_symbols, eval_dim
-from graphc.passes.inspect import fusion_report, make_manager, pass_report
+from graphc.passes.inspect import PASS_OPTIONS, fusion_report, make_manager, pass_report
 from graphc.passes.manager import PassManager
 
 
@@ -63,11 +64,24 @@ def _check_updates(updates: Sequence[Any] | None) -> list[tuple[Tensor, Tensor]]
     return pairs
 
 
-def _one_graph(tensors: Sequence[Tensor]) -> Graph:
-    graphs = {id(t.graph): t.graph for t in tensors}
-    if len(graphs) != 1:
-        raise GraphcError("function inputs, outputs and updates must come from one graph")
-    return next(iter(graphs.values()))
+def _one_graph(tensors: Sequence[Tensor], roles: Sequence[str] = ()) -> Graph:
+    """The graph of ``tensors`` (the first one's); else a GraphcError naming the first tensor
+    of another graph (``roles``: what each tensor is to the caller, e.g. "output 1")."""
+    if not tensors:
+        raise GraphcError("a function needs at least one output or update")
+    home = tensors[0].graph
+    for i, t in enumerate(tensors):
+        if t.graph is not home:
+            role = roles[i] if i < len(roles) else "tensor"
+            raise GraphcError(f"function inputs, outputs and updates must come from one graph: "
+                              f"{role} {t!r}{_made_at(t)} is in graph @{t.graph.name}, the "
+                              f"others in @{home.name}")
+    return home
+
+
+def _made_at(t: Tensor) -> str:
+    node = t.ir.node
+    return f" (made at {node.loc})" if node is not None else ""
 
 
 def _check_update(pair: Any) -> tuple[Tensor, Tensor]:
@@ -196,17 +210,21 @@ def watch_functions() -> Iterator[list[Function]]:
 
 
 class Function:
-    """A compiled graph: call it with NumPy arrays in the order of its inputs."""
+    """A compiled graph: call it with NumPy arrays in the order of its inputs, as keywords by
+    placeholder name, or as one dict keyed by placeholder Tensor or name."""
 
     def __init__(self, graph: Graph, executable: Executable, n_outputs: int, single: bool,
                  passes: PassManager | None = None, backend: str = "numpy",
-                 options: dict[str, Any] | None = None) -> None:
+                 options: dict[str, Any] | None = None, sources: Sequence[Value] = ()) -> None:
         self.graph = graph
         self.backend = backend
         self.options = dict(options or {})  # the backend options it was compiled with
         self.calls = 0
         self.last_profile: Profile | None = None
         self._profiling: Executable | None = None  # a profile=True twin, made on demand
+        # the placeholders the caller built (feed dicts may be keyed by them) and their names
+        self.sources = list(sources) or list(graph.inputs)
+        self.input_names = [str(v.name) for v in graph.inputs]
         self.executable = executable
         self.n_outputs = n_outputs
         self.single = single
@@ -217,7 +235,10 @@ class Function:
         for tell in _observers:
             tell(self)
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run with the inputs in order, by placeholder name, or as one dict of feeds."""
+        if kwargs or is_feed_dict(args):
+            args = tuple(arrange(self.input_names, self.sources, args, kwargs))
         arrays = [np.asarray(a) for a in args]
         dims = self._bind(arrays)
         self.last_dims = dims
@@ -356,12 +377,16 @@ def function(
     outs = _check_outputs([outputs] if single else outputs)  # type: ignore[list-item]
     ins = _check_inputs(inputs)
     pairs = _check_updates(updates)
-    graph = _one_graph(ins + outs + [t for pair in pairs for t in pair])
+    roles = ([f"output {i}" for i in range(len(outs))] + [f"input {t.name!r}" for t in ins]
+             + [f"update of {p.name!r}" for p, _ in pairs for _ in (0, 1)])
+    graph = _one_graph(outs + ins + [t for pair in pairs for t in pair], roles)
     program = extract(
         graph, [t.ir for t in ins], [t.ir for t in outs], [(p.ir, v.ir) for p, v in pairs]
     )
+    check_options(backend, options, (*PASS_OPTIONS, "pass_stream"))
     manager = make_manager(passes, options)  # takes the pass options out of ``options``
-    return _compiled(manager.run(program), backend, manager, options, len(outs), single)
+    return _compiled(manager.run(program), backend, manager, options, len(outs), single,
+                     [t.ir for t in ins])
 
 
 _profile_all: list[bool] = []  # inside profiling_all(): every function is profiled
@@ -378,14 +403,14 @@ def profiling_all() -> Iterator[None]:
 
 
 def _compiled(program: Graph, backend: str, manager: PassManager, options: dict[str, Any],
-              n_outputs: int, single: bool) -> Function:
+              n_outputs: int, single: bool, sources: Sequence[Value] = ()) -> Function:
     """The Function of an optimized program; GRAPHC_PROFILE=1 profiles it and prints its
     table when the program exits."""
     watched = os.environ.get("GRAPHC_PROFILE", "").strip() not in ("", "0")
     if watched or _profile_all:
         options = {**options, "profile": options.get("profile", True)}
     executable = compile_for(backend, program, **options)
-    fn = Function(program, executable, n_outputs, single, manager, backend, options)
+    fn = Function(program, executable, n_outputs, single, manager, backend, options, sources)
     if watched:
         report_at_exit(fn)
     return fn
@@ -395,6 +420,7 @@ def function_of_graph(graph: Graph, backend: str = "numpy",
                       passes: str | Sequence[str] | None = None, **options: Any) -> Function:
     """Compile a whole Graph (e.g. one parsed from a .gir file): its inputs, outputs and
     updates as they are, through the same pipeline and backend options as ``function``."""
+    check_options(backend, options, (*PASS_OPTIONS, "pass_stream"))
     manager = make_manager(passes, options)
     program = manager.run(graph)
     return _compiled(program, backend, manager, options, len(program.outputs), False)
