@@ -13,8 +13,8 @@ as in PyTorch's ``load_state_dict``); ``strict=False`` ignores them, which loads
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +45,9 @@ def _named(params: Params) -> dict[str, Tensor]:
 def save(path: str | os.PathLike, params: Params) -> None:
     """Write the current values of ``params`` to the .npz file ``path`` atomically."""
     arrays = {name: t.value for name, t in _named(params).items()}
-    with atomic_file(path, fsync=True) as f:  # on disk before the rename makes it visible
+    # fsync: on disk before the rename makes it visible; clean: saves of this path that were
+    # killed before their rename left temporary files, removed now
+    with atomic_file(path, fsync=True, clean=True) as f:
         np.savez(f, **arrays)  # a file object: numpy does not append ".npz"
 
 
@@ -59,13 +61,24 @@ def _read(path: str) -> dict[str, np.ndarray]:
         raise GraphcError(f"{path}: not an .npz archive (gc.save writes zip-based .npz files)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise GraphcError(f"{path}: not a readable .npz archive of parameters ({e})") from None
+    except Exception as e:  # zipfile and numpy raise many kinds for a damaged archive
+        raise GraphcError(f"{path}: not a readable .npz archive of parameters "
+                          f"({type(e).__name__}: {e})") from None
     with archive:
-        try:
-            return {name: archive[name] for name in archive.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-            raise GraphcError(f"{path}: a damaged .npz archive ({e})") from None
+        return {name: _member(path, archive, name) for name in archive.files}
+
+
+def _member(path: str, archive: Any, name: str) -> np.ndarray:
+    """One array of the archive; any damage is a GraphcError naming the file and member."""
+    try:
+        arr = archive[name]
+    except Exception as e:  # bad compression data or method, encryption flag, bad header...
+        raise GraphcError(f"{path}: member {name!r} is damaged ({type(e).__name__}: {e})"
+                          ) from None
+    if not isinstance(arr, np.ndarray):  # numpy returns the raw bytes of a non-.npy member
+        raise GraphcError(f"{path}: member {name!r} is not a .npy array (gc.save writes one "
+                          "per parameter)")
+    return arr
 
 
 def _check(path: str, name: str, t: Tensor, arr: np.ndarray) -> None:
