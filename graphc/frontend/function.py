@@ -107,19 +107,26 @@ def bind_dims(graph: Graph, args: Sequence[np.ndarray]) -> dict[str, int]:
     for v, a in zip(graph.inputs, args, strict=True):
         _check_one(v, a, env, where)
     if env:
-        _check_sizes(graph, env)
+        _check_bound(graph, env)
     return env
 
 
-def _check_sizes(graph: Graph, env: dict[str, int]) -> None:
-    """ShapeError naming the node whose result would need more than int64 bytes."""
+def _check_bound(graph: Graph, env: dict[str, int]) -> None:
+    """The checks that need sizes, on the nodes whose types have symbols bound by this call:
+    no result beyond int64 bytes, and each op's own check_bound (a max over an axis of size B
+    called with B = 0); a ShapeError names the node."""
     for n in graph.nodes:
-        for v in n.outputs:
-            if v.type.symbols() and v.type.symbols() <= env.keys():
-                try:
+        try:
+            for v in n.outputs:
+                if v.type.symbols() and v.type.symbols() <= env.keys():
                     check_size(v.type, env)
-                except ShapeError as e:
-                    raise ShapeError(f"{n.describe()}: {e}") from None
+            types = [v.type for v in n.inputs]
+            symbols = {s for t in types for s in t.symbols()}
+            if n.op.check_bound is not None and symbols and symbols <= env.keys():
+                n.op.check_bound([t.concrete(env) for t in types], n.attrs)
+        except ShapeError as e:
+            bound = ", ".join(f"{k}={v}" for k, v in sorted(env.items()))
+            raise ShapeError(f"{n.describe()} ({bound}): {e}") from None
 
 
 def _check_one(v: Value, a: np.ndarray, env: dict[str, int], where: dict[str, str]) -> None:

@@ -124,6 +124,9 @@ class OpDef:
     - ``batch_split``: {operand index: dim} that shrink with result dim 0 when the result is
       computed in chunks along it (convolutions, pooling; conv2d_weight_grad only without
       groups); None: not batch-splittable.
+    - ``check_bound(shapes, attrs)``: the shape rule's checks that need sizes, run again at
+      call time on the operands' concrete shapes once symbolic dims are bound (a max over an
+      axis of size B, called with B = 0); raises ShapeError. None: nothing to check.
     Cost: ``cost(node, in_shapes, out_shapes)``: the floating-point operations of one
     application for concrete shapes (the profiler's FLOPs; rules in graphc/ops/_cost.py).
     """
@@ -150,6 +153,7 @@ class OpDef:
     anchor: OpDef | None = None
     batch_split: dict[int, int] | None = None
     cost: Callable[..., float] | None = None
+    check_bound: Callable[[Sequence[tuple[int, ...]], Attrs], None] | None = None
     doc: str = ""
 
     def check_attrs(self, attrs: Attrs, in_types: Sequence[TensorType]) -> Attrs:

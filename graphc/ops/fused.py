@@ -18,7 +18,7 @@ import numpy as np
 
 from graphc.ir.errors import DTypeError, GraphcError, ShapeError
 from graphc.ir.graph import Graph
-from graphc.ir.opdef import Attrs, AttrSpec, OpDef, register
+from graphc.ir.opdef import Attrs, AttrSpec, OpDef, lookup, register
 from graphc.ir.types import TensorType, broadcast_shapes
 from graphc.ops import _cost, core, linalg, nn
 from graphc.ops._rules import canon_axes, reduced_shape
@@ -110,11 +110,19 @@ def _reduce_kernel(*arrays: np.ndarray, body: Graph, reduce: str, axis: tuple[in
     return REDUCERS[reduce](np.broadcast_to(value, shape), axis, keepdims)
 
 
+def _reduce_bound(shapes: Sequence[tuple[int, ...]], attrs: Attrs) -> None:
+    """The check_bound of the reduction it runs, on the broadcast input shape."""
+    check = lookup(attrs["reduce"]).check_bound
+    if check is not None:
+        check([np.broadcast_shapes(*shapes)], attrs)
+
+
 fused_reduce = register(OpDef(
     "fused_reduce", "fused", _reduce_rule, _reduce_kernel, arity=None, has_body=True,
     attrs={"reduce": AttrSpec("str"), "axis": AttrSpec("ints"),
            "keepdims": AttrSpec("bool", False)},
     canon=_canon_reduce, differentiable=False, cost=_cost.fused_reduce,
+    check_bound=_reduce_bound,
     doc="an elementwise body reduced over axis (sum, mean, max, min, prod)",
 ))
 

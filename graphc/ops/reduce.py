@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from graphc.ir.emit import Emitter
 from graphc.ir.graph import Node, Value
-from graphc.ir.opdef import AttrSpec, OpDef, register
+from graphc.ir.opdef import Attrs, AttrSpec, OpDef, register
 from graphc.ir.types import TensorType, int64
 from graphc.ops._cost import per_input_element
 from graphc.ops._rules import (
@@ -149,15 +150,23 @@ def _logsumexp_vjp(e: Emitter, node: Node, gouts: list[Value]) -> list[Value | N
     return [e.mul(_keep_grad(e, node, gouts), soft)]
 
 
+def nonempty_axes(shapes: Sequence[tuple[int, ...]], attrs: Attrs) -> None:
+    """check_bound of the reductions without an identity: every reduced axis is non-empty
+    (an axis of size B called with B = 0 is a ShapeError, as a static 0 is at build time)."""
+    shape, axis = shapes[0], attrs["axis"]
+    axes = range(len(shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
+    require_nonempty(shape, tuple(axes))
+
+
 def _reduction(
     name, kernel, kind=NUMERIC, attrs=_AXES, canon=_canon_axes, rule=None, diff=True, vjp=None,
-    fusable=False,
+    fusable=False, identity=True,
 ):
     return register(
         OpDef(
             name,
             "reduce",
-            rule or _reduce_rule(kind),
+            rule or _reduce_rule(kind, identity),
             kernel,
             attrs=attrs,
             canon=canon,
@@ -165,6 +174,7 @@ def _reduction(
             differentiable=diff,
             reduction=fusable,
             cost=per_input_element(),
+            check_bound=None if identity else nonempty_axes,
         )
     )
 
@@ -176,11 +186,11 @@ sum = _reduction(
 mean = _reduction("mean", _mean, FLOAT, vjp=_mean_vjp, fusable=True)
 max = _reduction(
     "max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims), vjp=_choose_vjp,
-    rule=_reduce_rule(NUMERIC, identity=False), fusable=True,
+    fusable=True, identity=False,
 )
 min = _reduction(
     "min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims), vjp=_choose_vjp,
-    rule=_reduce_rule(NUMERIC, identity=False), fusable=True,
+    fusable=True, identity=False,
 )
 prod = _reduction(
     "prod", lambda x, axis, keepdims: np.prod(x, axis, x.dtype, keepdims=keepdims), vjp=_prod_vjp,
@@ -188,6 +198,6 @@ prod = _reduction(
 )
 logsumexp = _reduction("logsumexp", _logsumexp, FLOAT, vjp=_logsumexp_vjp)
 argmax = _reduction("argmax", _arg(np.argmax), attrs=_AXIS, canon=_canon_axis, rule=_arg_rule,
-                    diff=False)
+                    diff=False, identity=False)
 argmin = _reduction("argmin", _arg(np.argmin), attrs=_AXIS, canon=_canon_axis, rule=_arg_rule,
-                    diff=False)
+                    diff=False, identity=False)

@@ -38,17 +38,31 @@ class Group:
 # max, fused_reduce(sum of exp(x - max)) and one fused kernel: three kernels instead of six.
 
 
-def _expand_softmax(m: Match, e) -> Value:
+# A max has no value over an empty axis (a ShapeError) where softmax has one (an empty result),
+# so only an axis whose size is a positive int is expanded; over a symbolic axis (which a call
+# may bind to 0) softmax stays one op and gives the same empty result on every backend.
+
+
+def _expand_softmax(m: Match, e) -> Value | None:
     x, axis = m["x"], (m.root.attrs["axis"],)
+    if not _nonempty(x, axis[0]):
+        return None
     z = e.sub(x, e.max(x, axis=axis, keepdims=True))
     ez = e.exp(z)
     return e.div(ez, e.sum(ez, axis=axis, keepdims=True))
 
 
-def _expand_log_softmax(m: Match, e) -> Value:
+def _expand_log_softmax(m: Match, e) -> Value | None:
     x, axis = m["x"], (m.root.attrs["axis"],)
+    if not _nonempty(x, axis[0]):
+        return None
     z = e.sub(x, e.max(x, axis=axis, keepdims=True))
     return e.sub(z, e.log(e.sum(e.exp(z), axis=axis, keepdims=True)))
+
+
+def _nonempty(x: Value, axis: int) -> bool:
+    d = x.type.shape[axis]
+    return isinstance(d, int) and d > 0
 
 
 EXPANSIONS = RuleSet([

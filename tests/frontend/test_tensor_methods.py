@@ -132,3 +132,15 @@ def test_dir_lists_only_the_public_names(module: str) -> None:
     assert not {"np", "fn", "Callable", "Tensor"} & set(dir(mod))
     for name in mod.__all__:
         assert getattr(mod, name) is not None
+
+
+@pytest.mark.parametrize("method", ["asm", "llvm_ir"])
+def test_inspection_before_the_first_call_names_the_method(method: str) -> None:
+    g = gc.Graph("a")
+    with g:
+        x = gc.placeholder("x", ("B", 3))
+    f = gc.function([x], x * 2.0, backend="llvm")
+    with pytest.raises(gc.BackendError, match=rf"call the function once, or pass them, e.g\. "
+                       rf"{method}\(B=32\)"):
+        getattr(f, method)()
+    assert "define" in f.llvm_ir(B=4) and getattr(f, method)(B=4)

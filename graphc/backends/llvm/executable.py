@@ -200,7 +200,8 @@ class LLVMExecutable:
         return arrays
 
     # -- inspection ------------------------------------------------------------------------
-    def _dims_for(self, dims: dict[str, int] | None) -> dict[str, int]:
+    def _dims_for(self, dims: dict[str, int] | None, what: str = "llvm_ir") -> dict[str, int]:
+        """``dims``, else the last compiled binding; ``what``: the method asking (for the hint)."""
         if dims is None and self.variants:
             dims = dict(next(reversed(self.variants.keys())))
         dims = dims or {}
@@ -208,7 +209,7 @@ class LLVMExecutable:
         if symbols:
             raise BackendError(
                 f"graph @{self.graph.name} has symbolic dims {', '.join(symbols)}: call the "
-                f"function once, or pass them, e.g. llvm_ir({symbols[0]}=32)"
+                f"function once, or pass them, e.g. {what}({symbols[0]}=32)"
             )
         return dims
 
@@ -236,12 +237,13 @@ class LLVMExecutable:
 
         return plan(self.graph, self._dims_for(dims), self.threads).plan  # type: ignore[return-value]
 
-    def llvm_ir(self, dims: dict[str, int] | None = None, optimized: bool = False) -> str:
+    def llvm_ir(self, dims: dict[str, int] | None = None, optimized: bool = False,
+                what: str = "llvm_ir") -> str:
         """The LLVM IR generated for ``dims`` (the last compiled binding by default)."""
         from graphc.backends.llvm.codegen import emit
 
         found = emit.generate(
-            self.graph, self._dims_for(dims), None, self.profile_enabled, self.threads,
+            self.graph, self._dims_for(dims, what), None, self.profile_enabled, self.threads,
             self.numerics,
         )
         text = found.ir_text
@@ -253,7 +255,7 @@ class LLVMExecutable:
 
     def asm(self, dims: dict[str, int] | None = None) -> str:
         """Host assembly for ``dims``."""
-        return jit.assembly(self.llvm_ir(dims, optimized=True), self.opt_level)
+        return jit.assembly(self.llvm_ir(dims, optimized=True, what="asm"), self.opt_level)
 
     def profile(self, dims: dict[str, int] | None = None) -> list[tuple[str, int]]:
         """(node, CPU cycles spent so far) per node, busiest first (needs profile=True)."""
@@ -261,7 +263,7 @@ class LLVMExecutable:
             raise BackendError("compile with profile=True to collect per-node cycle counts")
         from graphc.backends.llvm.codegen.emit import PROFILE_SYMBOL
 
-        var = self.variant(self._dims_for(dims))
+        var = self.variant(self._dims_for(dims, "profile"))
         n = len(self.graph.nodes)
         counts = (ctypes.c_int64 * n).from_address(
             var.loaded.address(PROFILE_SYMBOL, data=True)
