@@ -98,11 +98,12 @@ def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
     """x padded with ``value``; pad_width as np.pad: n, (before, after) or one pair per axis."""
     rank = x.ndim if isinstance(x, Tensor) else np.ndim(x)
     try:
-        widths = np.broadcast_to(np.asarray(pad_width), (rank, 2))
+        # dtype=object: ints beyond int64 stay ints (and make a ShapeError, not a float)
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=object), (rank, 2))
     except ValueError:
         raise _fail(AttributeError_, "pad", f"pad_width {pad_width!r} does not fit rank "
                     f"{rank}; expected n, (before, after) or one pair per axis") from None
-    if widths.dtype.kind not in "iu":
+    if not all(_is_int(w) for w in widths.flat):
         raise _fail(AttributeError_, "pad", f"pad_width {pad_width!r} must hold integers")
     before, after = (tuple(int(w) for w in widths[:, i]) for i in (0, 1))
     return apply(ops.pad, x, before=before, after=after, value=value)

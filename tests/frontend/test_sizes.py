@@ -24,10 +24,11 @@ def _build(build, shape=("B",)):
     lambda x: gc.transpose(gc.broadcast_to(x[:1], (2**31, 2**31))),
     lambda x: gc.one_hot(gc.cast(x, "int64"), 2**62),
     lambda x: gc.pad(x[:1], (2**62, 0)),
+    lambda x: gc.pad(x[:1], (2**63, 0)),
     lambda x: gc.placeholder("y", (2**62, 2**62)),
     lambda x: gc.broadcast_to(x, (2**40, 2**30, "B")),
-], ids=["broadcast_2^32", "broadcast_2^31", "transpose", "one_hot", "pad", "placeholder",
-        "symbolic"])
+], ids=["broadcast_2^32", "broadcast_2^31", "transpose", "one_hot", "pad", "pad_2^63",
+        "placeholder", "symbolic"])
 def test_build_time_shape_error(build) -> None:
     with pytest.raises(gc.ShapeError, match=BEYOND):
         _build(build)
