@@ -7,8 +7,8 @@ coverage instead, TARGETS standing in for sites no test was seen to run.
 
 from __future__ import annotations
 
-OPS_TESTS = ["tests/ops/test_edge_cases.py", "tests/ops/test_catalogue.py",
-             "tests/ops/test_gradients.py"]
+OPS_TESTS = ["tests/ops/test_rule_errors.py", "tests/ops/test_edge_cases.py",
+             "tests/ops/test_catalogue.py", "tests/ops/test_gradients.py"]
 OPS_GRAD_TESTS = ["tests/ops/test_gradients.py", "tests/ops/test_catalogue.py"]
 # what an op's flags decide (fusion, in-place reuse, rewrites): run after the op's own tests
 TRAIT_TESTS = ["tests/ops/test_traits.py", "tests/passes/test_fuse.py",
@@ -75,5 +75,6 @@ EXTRA_COVER = ["tests/passes", "tests/frontend/test_gradcheck_sensitivity.py",
 WHOLE_FILE = {"tests/backends/llvm/test_parity.py"}
 
 MAX_TESTS = 40  # per mutant, the fastest covering tests first (-x stops at the first failure)
-DEFAULT_SAMPLE = 200
+DEFAULT_SAMPLE = 60  # with at least MIN_PER_FILE per module; ~30 min on a busy 2-core host
+MIN_PER_FILE = 2
 SEED = 19

@@ -47,11 +47,15 @@ class Site:
     kind: str
     before: str
     after: str
+    context: str = ""  # the enclosing expression, for small sites (a constant, a predicate)
+    occurrence: int = 1  # among sites of the same scope, kind, code and context
 
     @property
     def key(self) -> str:
         """A name stable under unrelated edits (no line numbers)."""
-        return f"{self.path}::{self.scope}: {self.kind}: {self.before} -> {self.after}"
+        where = f" in {self.context}" if self.context else ""
+        nth = f" #{self.occurrence}" if self.occurrence > 1 else ""
+        return f"{self.path}::{self.scope}: {self.kind}: {self.before} -> {self.after}{where}{nth}"
 
 
 def _constant_tweak(value: object) -> object | None:
@@ -103,9 +107,12 @@ class _Walker:
         self.tree = tree
 
     def sites(self) -> Iterator[tuple[ast.AST, str, str, object]]:
+        self.parents: dict[int, ast.AST] = {}
         yield from self._visit(self.tree, "<module>")
 
     def _visit(self, node: ast.AST, scope: str) -> Iterator[tuple[ast.AST, str, str, object]]:
+        for child in ast.iter_child_nodes(node):
+            self.parents[id(child)] = node
         if isinstance(node, ast.Constant) and node.value in PREDICATES:
             yield node, scope, "predicate", PREDICATES[node.value]
             return
@@ -173,14 +180,22 @@ def _short(node: ast.AST) -> str:
     return text if len(text) <= 70 else text[:67] + "..."
 
 
+SMALL_KINDS = ("constant", "predicate", "unary")
+
+
 def list_sites(path: str, source: str) -> list[Site]:
     """Every mutation site of ``source`` (the module at ``path``), in walk order."""
-    out = []
-    for i, (node, scope, kind, arg) in enumerate(_Walker(ast.parse(source)).sites()):
+    out, seen = [], {}
+    walker = _Walker(ast.parse(source))
+    for i, (node, scope, kind, arg) in enumerate(walker.sites()):
         before = _short(node)
         after = _short(_apply(copy.deepcopy(node), kind, arg)) if kind != "drop" else "pass"
+        parent = walker.parents.get(id(node))
+        context = _short(parent) if kind in SMALL_KINDS and isinstance(parent, ast.expr) else ""
+        base = (scope, kind, before, after, context)
+        seen[base] = seen.get(base, 0) + 1
         out.append(Site(path, i, node.lineno, node.end_lineno or node.lineno, scope, kind,
-                        before, after))
+                        before, after, context, seen[base]))
     return out
 
 

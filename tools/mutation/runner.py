@@ -124,13 +124,14 @@ def coverage(root: Path, tree: Path, targets: dict[str, list[str]], store: Path)
 
 
 def sample_sites(root: Path, targets: dict[str, list[str]], n: int, seed: int) -> list[Site]:
-    """``n`` sites spread over the targets in proportion to their sizes (at least 3 each)."""
+    """``n`` sites spread over the targets in proportion to their sizes (at least
+    MIN_PER_FILE each)."""
     per_file = {p: list_sites(p, (root / p).read_text()) for p in targets}
     total = sum(len(s) for s in per_file.values()) or 1
     rng = random.Random(seed)
     out = []
     for sites in per_file.values():
-        k = min(len(sites), max(3, round(n * len(sites) / total)))
+        k = min(len(sites), max(config.MIN_PER_FILE, round(n * len(sites) / total)))
         out += sorted(rng.sample(sites, k), key=lambda s: s.index)
     return out
 
