@@ -87,15 +87,18 @@ class LLVMExecutable:
         threads: int = 1,
         adaptive: bool = False,
         numerics: bool = False,
+        share_kernels: bool = True,
     ):
         self.graph = graph
+        self.share_kernels = share_kernels  # identical kernels emitted once (codegen/emit.py)
         self.numerics = numerics  # check_numerics: stop at the first node that makes NaN
         self.opt_level = opt_level
         self.profile_enabled = profile
         self.threads = threads
         self.adaptive = adaptive  # choose between ``threads`` and 1 per call by timing both
         self.text = print_graph(graph) + f"// profile={profile} threads={threads}"
-        self.text += " numerics\n" if numerics else "\n"
+        self.text += " numerics" if numerics else ""
+        self.text += "\n" if share_kernels else " unshared\n"
         self.variants: dict[tuple, Variant] = {}
         self._compile_lock = threading.Lock()
         self.update_index = [graph.params.index(p) for p, _ in graph.updates]
@@ -121,9 +124,8 @@ class LLVMExecutable:
 
             # shared kernels missing too (a cold start): a helper process compiles them meanwhile
             runtime.compile_ahead(runtime.likely_pieces(self.graph))
-            program = emit.generate(
-                self.graph, dims, timings, self.profile_enabled, self.threads, self.numerics
-            )
+            program = emit.generate(self.graph, dims, timings, self.profile_enabled,
+                                    self.threads, self.numerics, self.share_kernels)
             obj, _ = jit.compile_ir(program.ir_text, timings, self.opt_level)
             entry = cache.Entry(program.meta, obj)
             cache.store(key, entry)
@@ -144,6 +146,7 @@ class LLVMExecutable:
             entry.meta["arena_bytes"],
             spent,
             loaded.how,
+            tuple(entry.meta.get("kernels", (0, 0))),
         )
         var = Variant(entry.meta, loaded, report)
         if self.adaptive and var.workers is not None:
@@ -244,7 +247,7 @@ class LLVMExecutable:
 
         found = emit.generate(
             self.graph, self._dims_for(dims, what), None, self.profile_enabled, self.threads,
-            self.numerics,
+            self.numerics, self.share_kernels,
         )
         text = found.ir_text
         if not optimized:
@@ -329,10 +332,14 @@ def compile_graph(graph: Graph, **options: Any) -> LLVMExecutable:
     ``default_threads()``, or the environment variable GRAPHC_THREADS). Results do not depend
     on the thread count, bit for bit. With the default, each compiled binding times its calls
     and runs on one thread while that is faster (adaptive.py); ``threads=`` or GRAPHC_THREADS
-    pins the count."""
+    pins the count. ``share_kernels`` (default True): structurally identical kernels (the same
+    code: op, shapes, strides, aliasing) are emitted once per module and called with different
+    buffers; False emits one function per node (same results, bit for bit)."""
     opt = int(options.pop("opt_level", jit.OPT_LEVEL))
     threads, pinned = _threads(options)
     profile = bool(options.pop("profile", False))
     numerics = bool(options.pop("check_numerics", False))
+    share = bool(options.pop("share_kernels", True))
     return LLVMExecutable(graph, opt_level=opt, profile=profile, threads=threads,
-                          adaptive=not pinned and threads > 1, numerics=numerics)
+                          adaptive=not pinned and threads > 1, numerics=numerics,
+                          share_kernels=share)

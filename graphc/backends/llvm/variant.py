@@ -36,6 +36,7 @@ class CompileReport:
     arena_bytes: int = 0
     runtime: float = 0.0  # compiling shared runtime kernels (the GEMM), once per machine
     loader: str = ""  # what put the code in memory: "elf" (elfload.py) or "mcjit"
+    kernels: tuple[int, int] = (0, 0)  # (kernel functions emitted, kernel calls in the entry)
 
     @property
     def total(self) -> float:
@@ -50,6 +51,8 @@ class CompileReport:
             f"optimize {self.optimize * 1e3:.1f} ms, codegen {self.codegen * 1e3:.1f} ms, "
             f"load {self.load * 1e3:.1f} ms; arena {self.arena_bytes} bytes"
             + (f"; runtime kernels {self.runtime * 1e3:.0f} ms" if self.runtime else "")
+            + (f"; {self.kernels[0]} kernels for {self.kernels[1]} calls" if self.kernels[1]
+               else "")
         )
 
 

@@ -47,6 +47,7 @@ def generate(
     profile: bool = False,
     threads: int = 1,
     numerics: bool = False,
+    share: bool = True,
 ) -> ModuleCode:
     """LLVM IR for ``graph`` with its symbolic dims bound to ``dims``.
 
@@ -54,18 +55,21 @@ def generate(
     counter) to a counter per node, readable through the ``graphc_profile`` symbol. With
     ``threads`` > 1, big elementwise and GEMM kernels run in chunks on a thread pool
     (chunks.py, parallel.py). With ``numerics``, the first node that makes NaN from NaN-free
-    operands stops the call and sets the error flag (numerics.py)."""
+    operands stops the call and sets the error flag (numerics.py). With ``share``, kernels whose
+    code is the same (identical layers) are emitted once and called with different buffers."""
     t0 = time.perf_counter()
     check_supported(graph)
     lay = plan(graph, dims, threads, numerics)
     module = ir.Module(name=graph.name)
     module.triple = jit.host()[0]
-    ModuleEmitter(module, graph, lay, profile, threads, numerics).emit()
+    emitter = ModuleEmitter(module, graph, lay, profile, threads, numerics, share)
+    emitter.emit()
     text = str(module)
     if timings is not None:
         timings.ir_build += time.perf_counter() - t0
     workers = WORKERS_SYMBOL if WORKERS_SYMBOL in module.globals else None
-    meta = {**_meta(graph, lay), "runtime": runtime.required(module), "workers_symbol": workers}
+    meta = {**_meta(graph, lay), "runtime": runtime.required(module), "workers_symbol": workers,
+            "kernels": [len(emitter.kernels), emitter.calls]}
     return ModuleCode(text, meta)
 
 
@@ -98,9 +102,13 @@ class ModuleEmitter:
 
     def __init__(
         self, module: ir.Module, graph: Graph, lay: Layout, profile: bool = False, threads: int = 1,
-        numerics: bool = False,
+        numerics: bool = False, share: bool = True,
     ):
         self.threads = threads
+        self.share = share
+        self.kernels: dict[str, ir.Function] = {}  # kernel code (name left out) -> function
+        self.tramps: dict[str, ir.Function] = {}  # kernel name -> its thread-pool trampoline
+        self.calls = 0
         self.numerics = numerics
         self.module = module
         self.graph = graph
@@ -182,7 +190,8 @@ class ModuleEmitter:
             in_shapes = [self.lay.shapes[v] for v in node.inputs]
             out_shape = self.lay.shapes[node.outputs[0]]
             split = chunks.plan_split(node, in_shapes, out_shape, self.threads)
-        fn = self._kernel_function(index, node, locs, needs_scratch, split)
+        fn = self._shared(self._kernel_function(index, node, locs, needs_scratch, split))
+        self.calls += 1
         args = [self.pointer(b, v) for v in values]
         if needs_scratch:
             args.append(b.gep(self.slots[-1], [i64(self.lay.scratch_offset)], source_etype=I8))
@@ -190,6 +199,21 @@ class ModuleEmitter:
             self._fork(b, fn, args, split.count)
         else:
             b.call(fn, args)
+
+    def _shared(self, fn: ir.Function) -> ir.Function:
+        """The first function with the same code as ``fn`` (which is then dropped), or ``fn``.
+
+        Kernels are keyed by their whole text but their name: identical code is the only
+        structural key that cannot miss a difference (views, strides, aliasing, attributes)."""
+        if not self.share:
+            self.kernels[fn.name] = fn
+            return fn
+        text = str(fn)
+        key = text.replace(f'@"{fn.name}"', "@kernel", 1).replace(f"@{fn.name}(", "@kernel(", 1)
+        first = self.kernels.setdefault(key, fn)
+        if first is not fn:
+            del self.module.globals[fn.name]
+        return first
 
     def _check_nan(self, b: ir.IRBuilder, entry: ir.Function, index: int, node: Node) -> None:
         """Return from the entry function, flagging the node, if it made NaN."""
@@ -207,15 +231,9 @@ class ModuleEmitter:
 
     def _fork(self, b: ir.IRBuilder, fn: ir.Function, args: list[ir.Value], count: int) -> None:
         """fn(args..., chunk, tid) for every chunk on the pool: args go through a stack block."""
-        tramp = ir.Function(self.module, parallel.JOB_TYPE, fn.name + ".job")
-        tramp.linkage = "internal"
-        tb = ir.IRBuilder(tramp.append_basic_block("entry"))
-        ctx, chunk, tid = tramp.args
-        loaded = [
-            tb.load(tb.gep(ctx, [i64(k)], source_etype=PTR), typ=PTR) for k in range(len(args))
-        ]
-        tb.call(fn, [*loaded, chunk, tid])
-        tb.ret_void()
+        tramp = self.tramps.get(fn.name)
+        if tramp is None:
+            tramp = self.tramps[fn.name] = self._trampoline(fn, len(args))
         with b.goto_entry_block():
             block = b.alloca(ir.ArrayType(PTR, len(args)))
         for k, a in enumerate(args):
@@ -223,6 +241,16 @@ class ModuleEmitter:
         # the thread count is a global the executable may lower to 1 per call (adaptive.py)
         workers = b.load(table.module_i64(self.module, WORKERS_SYMBOL, self.threads), typ=I64)
         b.call(externs.declare_parallel(self.module), [tramp, block, i64(count), workers])
+
+    def _trampoline(self, fn: ir.Function, n_args: int) -> ir.Function:
+        tramp = ir.Function(self.module, parallel.JOB_TYPE, fn.name + ".job")
+        tramp.linkage = "internal"
+        tb = ir.IRBuilder(tramp.append_basic_block("entry"))
+        ctx, chunk, tid = tramp.args
+        loaded = [tb.load(tb.gep(ctx, [i64(k)], source_etype=PTR), typ=PTR) for k in range(n_args)]
+        tb.call(fn, [*loaded, chunk, tid])
+        tb.ret_void()
+        return tramp
 
     def _view(self, ptr: ir.Value, v: Value) -> View:
         a = self.lay.alias(v)
