@@ -238,7 +238,8 @@ class LLVMExecutable:
         """Where each value lives in the code compiled for ``dims`` (the arena it allocates)."""
         from graphc.backends.llvm.codegen.layout import plan
 
-        return plan(self.graph, self._dims_for(dims), self.threads).plan  # type: ignore[return-value]
+        lay = plan(self.graph, self._dims_for(dims), self.threads, self.numerics)
+        return lay.plan  # type: ignore[return-value]
 
     def llvm_ir(self, dims: dict[str, int] | None = None, optimized: bool = False,
                 what: str = "llvm_ir") -> str:

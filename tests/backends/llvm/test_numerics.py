@@ -47,3 +47,11 @@ def test_nan_already_in_the_input_is_not_blamed_on_a_node():
     x = np.full((4, 3), 2.0, np.float32)
     x[0, 0] = np.nan
     assert np.isnan(fn(x))  # propagated, as the numpy backend lets it
+
+
+def test_the_plan_shown_is_the_checked_one():
+    fn, _ = _step("llvm")
+    fn(np.full((4, 3), 2.0, np.float32))
+    plan = fn.memory_plan()
+    assert plan.arena_bytes == fn.compile_report()[-1].arena_bytes
+    assert "param" not in {s.kind for s in plan.slots.values()}  # updates copied in at the end
