@@ -34,6 +34,7 @@ class Rewriter:
         return v
 
     def walk(self) -> Iterator[Node]:
+        """The nodes in order, operands rewired; each is kept unless replaced or erased."""
         for node in self.old:
             node.inputs = [self.value(v) for v in node.inputs]
             yield node
