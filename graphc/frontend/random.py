@@ -67,7 +67,8 @@ def bits(k: Tensor, shape: Any = ()) -> Tensor:
 
 
 def split(k: Tensor, n: int = 2) -> list[Tensor]:
-    """``n`` new independent keys derived from ``k`` (do not use ``k`` itself afterwards)."""
+    """``n`` new independent keys derived from ``k`` (do not use ``k`` itself afterwards):
+    the random bits of k's first 2n counters (not the keys jax.random.split makes)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise GraphcError(f"split needs a positive int count, got {n!r}")
     words = bits(k, (n, 2))
