@@ -3,7 +3,9 @@
 Results larger than FOLD_LIMIT elements are left alone so constants do not balloon (folding
 ``broadcast_to(2.0, [1024, 1024])`` would put a megabyte literal into the IR). Nodes reading
 placeholders or parameters are never folded: only constants feed a folded node. Constants left
-dead by folding are removed.
+dead by folding are removed. Folding is one forward walk (a Rewriter), not a rule of the
+rewrite engine: it folds multi-result nodes too (split), and in one walk every node already sees
+its folded operands, so no fixed point is needed.
 """
 
 from __future__ import annotations
