@@ -223,7 +223,7 @@ def _check_param(p: Value, arr: np.ndarray) -> None:
 
 def _run_run(args: argparse.Namespace) -> None:
     from graphc.backends import compile_for
-    from graphc.frontend.function import bind_dims, run
+    from graphc.frontend.calling import bind_dims, run
 
     graph = read_program(args.file, "run")
     verify(graph)

@@ -67,3 +67,9 @@ def test_function_of_a_parsed_graph_takes_names() -> None:
                  "  %0 = sub %a, %b : f32[2]\n  return %0\n}\n")
     f = function_of_graph(g)
     np.testing.assert_array_equal(f(b=YB, a=YB * 2)[0], YB)
+
+
+def test_profile_takes_a_feed_dict(f_xy) -> None:
+    f, x, y = f_xy
+    prof = f.profile({x: XB, "y": YB}, repeat=1, warmup=0)
+    assert prof is f.last_profile
