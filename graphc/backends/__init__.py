@@ -69,7 +69,7 @@ BACKENDS: dict[str, Callable[..., Executable]] = {"numpy": _numpy, "llvm": _llvm
 # A backend that learns an option adds it here (and the test of unknown options follows).
 OPTIONS: dict[str, tuple[str, ...]] = {
     "numpy": ("check_numerics", "memory_plan", "profile"),
-    "llvm": ("check_numerics", "opt_level", "profile", "threads"),
+    "llvm": ("check_numerics", "opt_level", "profile", "share_kernels", "threads"),
 }
 
 
