@@ -51,8 +51,8 @@ class CompileReport:
             f"optimize {self.optimize * 1e3:.1f} ms, codegen {self.codegen * 1e3:.1f} ms, "
             f"load {self.load * 1e3:.1f} ms; arena {self.arena_bytes} bytes"
             + (f"; runtime kernels {self.runtime * 1e3:.0f} ms" if self.runtime else "")
-            + (f"; {self.kernels[0]} kernels for {self.kernels[1]} calls" if self.kernels[1]
-               else "")
+            + (f"; {self.kernels[0]} kernels for {self.kernels[1]} calls (kernels at the "
+               "full opt level, the entry function unoptimized)" if self.kernels[1] else "")
         )
 
 

@@ -73,6 +73,7 @@ def generate(
     return ModuleCode(text, meta)
 
 
+ENTRY_ATTRIBUTES = ("optnone", "noinline")
 WORKERS_SYMBOL = "graphc_workers"  # i64: threads each forked kernel may use (adaptive.py)
 
 
@@ -122,6 +123,11 @@ class ModuleEmitter:
     def emit(self) -> None:
         fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR]), ENTRY)
         fn.attributes.add("nounwind")
+        # Tiered: the kernels get the full pipeline (their loops are where the time goes); the
+        # entry only loads pointers and calls them, and -O3 on it grew with every call site
+        # (5.7 of 6.8 s at 172 calls), so it is left unoptimized.
+        for attr in ENTRY_ATTRIBUTES:
+            fn.attributes.add(attr)
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         self.slots = [
             b.load(b.gep(fn.args[0], [i64(k)], source_etype=PTR), typ=PTR)
@@ -264,6 +270,10 @@ class ModuleEmitter:
         fn = ir.Function(self.module, ir.FunctionType(VOID, kinds), f"n{index}.{node.op.name}")
         fn.linkage = "internal"
         fn.attributes.add("nounwind")
+        # Kept out of the entry function: inlining every call would make one huge function,
+        # whose optimization and codegen grow faster than linearly (and a kernel's loop nest
+        # dwarfs the cost of the call).
+        fn.attributes.add("noinline")
         for arg, loc in zip(fn.args, locs, strict=False):
             if locs.count(loc) == 1 and loc.kind != "const":
                 arg.add_attribute("noalias")
