@@ -9,6 +9,7 @@ from graphc.frontend.grad import grad, jacobian
 from graphc.frontend.gradcheck import GradCheckError, GradCheckReport, check_grad
 from graphc.frontend.io import load, save
 from graphc.frontend.irio import save_ir
+from graphc.frontend.loop import scan
 from graphc.frontend.summary import summary
 from graphc.frontend.tensor import Tensor
 from graphc.ir.errors import (
@@ -40,7 +41,7 @@ __all__ = [
     "InputError", "ParseError", "ShapeError", "Tensor", "TensorType", "VerifyError", "bool_",
     "constant", "float32", "float64", "function", "int32", "int64", "parameter", "placeholder",
     "print_ir",
-    "load_ir", "parse", "save_ir", "verify",
+    "load_ir", "parse", "save_ir", "scan", "verify",
     "data", "init", "load", "nn", "optim", "random", "save", "summary",
     "GradCheckError", "GradCheckReport", "check_grad", "grad", "jacobian",
 ]

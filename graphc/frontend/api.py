@@ -140,8 +140,34 @@ def _as_value(g: Graph, x: Any, like: DType | None) -> Value:
     return constant_in(g, x, None).ir
 
 
+_traces: list[Any] = []  # scan bodies being traced, innermost last (graphc.frontend.loop)
+
+
+def current_trace() -> Any:
+    """The innermost scan body being traced, or None."""
+    return _traces[-1] if _traces else None
+
+
+def push_trace(trace: Any) -> None:
+    """Start tracing a scan body: tensors of enclosing graphs read by ops become captures."""
+    _traces.append(trace)
+
+
+def pop_trace(trace: Any) -> None:
+    """Stop tracing ``trace``."""
+    _traces.remove(trace)
+
+
+def _captured(operands: tuple[Any, ...]) -> tuple[Any, ...]:
+    trace = current_trace()
+    if trace is None:
+        return operands
+    return tuple(trace.capture(o) if isinstance(o, Tensor) else o for o in operands)
+
+
 def apply(op: OpDef, *operands: Any, **attrs: Any) -> Any:
     """Record ``op`` on operands in their graph; returns a Tensor (tuple for multi-result)."""
+    operands = _captured(operands)
     g = _graph_of(op, operands)
     like = next((o.dtype for o in operands if isinstance(o, Tensor)), None)
     values = [_as_value(g, o, like) for o in operands]

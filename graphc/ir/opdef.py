@@ -107,6 +107,8 @@ class OpDef:
       ops (with constants) allowed in a fused body;
     - ``commutative``: operands 0 and 1 may swap (CSE, rewrite patterns);
     - ``has_body``: the node carries a region (the fused ops);
+    - ``region_body``: the body is a graph of whole-tensor ops (``scan``), which passes
+      rewrite like any graph (fused bodies are scalar and left alone);
     - ``elementwise_body``: the body runs per element of the broadcast operands (``fused``), so
       the node as a whole behaves like an elementwise op;
     - ``constant_like``: reads no operand; the value is an attribute (``constant``);
@@ -143,6 +145,7 @@ class OpDef:
     elementwise: bool = False
     commutative: bool = False
     has_body: bool = False
+    region_body: bool = False
     elementwise_body: bool = False
     constant_like: bool = False
     broadcast: bool = False

@@ -11,6 +11,7 @@ from graphc.ops.elementwise import *  # noqa: F403
 from graphc.ops.fused import *  # noqa: F403
 from graphc.ops.indexing import *  # noqa: F403
 from graphc.ops.linalg import *  # noqa: F403
+from graphc.ops.loop import *  # noqa: F403
 from graphc.ops.nn import *  # noqa: F403
 from graphc.ops.random import *  # noqa: F403
 from graphc.ops.reduce import *  # noqa: F403

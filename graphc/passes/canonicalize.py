@@ -144,7 +144,7 @@ STABILIZATION = [
 RULES = RuleSet(IDENTITIES + STABILIZATION)
 
 
-@register_pass("canonicalize")
+@register_pass("canonicalize", regions=True)
 def canonicalize(graph: Graph) -> Graph:
     """Apply every rule to a fixed point, then drop what the rewrites left dead."""
     apply_rules(graph, RULES)

@@ -38,7 +38,7 @@ def node_key(node: Node, order: dict[Value, int]) -> tuple:
     return (node.op.name, attrs, tuple(operands), body)
 
 
-@register_pass("cse")
+@register_pass("cse", regions=True)
 def cse(graph: Graph) -> Graph:
     """Replace each node equal to an earlier one by that earlier node's results."""
     order = {v: i for i, v in enumerate(graph.arguments)}

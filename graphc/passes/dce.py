@@ -6,7 +6,7 @@ from graphc.ir.graph import Graph
 from graphc.passes.manager import register_pass
 
 
-@register_pass("dce")
+@register_pass("dce", regions=True)
 def dce(graph: Graph) -> Graph:
     """Remove dead nodes (graph arguments stay: they are the signature)."""
     live = set(graph.needed())

@@ -48,7 +48,7 @@ def _evaluate(node: Node) -> list[np.ndarray] | None:
     return results
 
 
-@register_pass("fold")
+@register_pass("fold", regions=True)
 def fold(graph: Graph) -> Graph:
     """Replace constant-operand nodes by ``constant`` nodes holding their results."""
     rw = Rewriter(graph)

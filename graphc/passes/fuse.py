@@ -368,7 +368,7 @@ def explain_fusion(graph: Graph) -> FusionReport:
 MAX_ROUNDS = 4  # fusing exposes new chances rarely and shallowly; this bounds the loop
 
 
-@register_pass("fuse")
+@register_pass("fuse", regions=True)
 def fuse(graph: Graph) -> Graph:
     """Replace each planned group by one fused node, repeating until nothing changes.
 

@@ -24,18 +24,34 @@ PassFn = Callable[[Graph], Graph]
 
 DEFAULT_PIPELINE = "canonicalize,cse,fold,dce,fuse,memplan"
 PASSES: dict[str, PassFn] = {}
+IN_REGIONS: set[str] = set()  # passes the manager also runs inside region bodies (scan)
 
 
-def register_pass(name: str) -> Callable[[PassFn], PassFn]:
-    """Decorator: add a Graph -> Graph function to the registry under ``name``."""
+def register_pass(name: str, regions: bool = False) -> Callable[[PassFn], PassFn]:
+    """Decorator: add a Graph -> Graph function to the registry under ``name``; with
+    ``regions`` the manager runs it inside every region body too (graphs of tensor ops such as
+    a scan's body; fused ops' scalar bodies are not regions)."""
 
     def deco(fn: PassFn) -> PassFn:
         if name in PASSES:
             raise ValueError(f"pass {name!r} registered twice")
         PASSES[name] = fn
+        if regions:
+            IN_REGIONS.add(name)
         return fn
 
     return deco
+
+
+def run_in_regions(fn: PassFn, graph: Graph) -> Graph:
+    """``fn`` on ``graph``, then on a copy of each region body inside it, innermost first (a
+    body is shared with the graphs the pass's input was cloned from, so it is replaced, never
+    changed in place)."""
+    out = fn(graph)
+    for node in out.nodes:
+        if node.body is not None and node.op.region_body:
+            node.body = run_in_regions(fn, clone(node.body)[0])
+    return out
 
 
 def _load_passes() -> None:
@@ -151,7 +167,8 @@ class PassManager:
     def _run_one(self, name: str, graph: Graph, before: str) -> tuple[Graph, str]:
         work = clone(graph)[0]
         start = time.perf_counter()
-        out = PASSES[name](work)
+        fn = PASSES[name]
+        out = run_in_regions(fn, work) if name in IN_REGIONS else fn(work)
         seconds = time.perf_counter() - start
         after = print_graph(out)
         if self.verify_each:

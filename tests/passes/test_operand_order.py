@@ -55,6 +55,7 @@ ORDERED: dict[str, Ordered] = {
 # Two-operand ops whose operands cannot trade places (different roles, types or shapes), each
 # with why. Their order is still pinned by the catalogue tests, whose cases are not symmetric.
 NOT_SWAPPABLE: dict[str, str] = {
+    "scan": "operands bind to body arguments by position (tests/frontend/test_scan.py)",
     "conv2d": "image and kernel trade places only at equal shapes, where valid correlation is "
               "symmetric",
     "conv2d_input_grad": "weight and output gradient have different shapes",
