@@ -13,6 +13,7 @@ from graphc.ops.indexing import *  # noqa: F403
 from graphc.ops.linalg import *  # noqa: F403
 from graphc.ops.loop import *  # noqa: F403
 from graphc.ops.nn import *  # noqa: F403
+from graphc.ops.norm import *  # noqa: F403
 from graphc.ops.random import *  # noqa: F403
 from graphc.ops.reduce import *  # noqa: F403
 from graphc.ops.scan import *  # noqa: F403

@@ -88,7 +88,35 @@ def _gather_grad(g: np.ndarray, idx: np.ndarray, axis: int, shape) -> np.ndarray
     return out
 
 
+def _layer_norm(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    out = np.zeros_like(x)
+    for where in _lines(x, x.ndim - 1):
+        row = np.array([x[tuple(w[i] for w in where)] for i in range(len(where[0]))], np.float64)
+        y = (row - row.mean()) / math.sqrt(row.var() + eps)
+        for i, v in enumerate(y):
+            out[tuple(w[i] for w in where)] = v
+    return out
+
+
+def layer_norm_grad_ref(g: np.ndarray, x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """The gradient of layer_norm by its Jacobian, written out per row in float64."""
+    out = np.zeros_like(x)
+    for where in _lines(x, x.ndim - 1):
+        at = [tuple(w[i] for w in where) for i in range(len(where[0]))]
+        row = np.array([x[p] for p in at], np.float64)
+        n, rstd = len(row), 1 / math.sqrt(row.var() + eps)
+        y = (row - row.mean()) * rstd
+        jac = rstd * (np.eye(n) - 1 / n - np.outer(y, y) / n)  # dy_j / dx_i, symmetric
+        grad = jac @ np.array([g[p] for p in at], np.float64)
+        for p, v in zip(at, grad, strict=True):
+            out[p] = v
+    return out
+
+
 CASES = [
+    Case("layer_norm", args(f32(3, 4, 7)), ref=_layer_norm),
+    Case("layer_norm", args(f32(5, 16)), {"eps": 0.5}, "eps", ref=lambda x: _layer_norm(x, 0.5)),
+    Case("layer_norm_grad", args(f32(3, 6), f32(3, 6)), ref=layer_norm_grad_ref),
     Case("expm1", _tiny_and_wide, ref=_expm1),
     Case("stop_gradient", args(f32(3, 4)), ref=lambda x: x),
     Case("iota", lambda rng: [], {"shape": (3, 4), "axis": 1, "dtype": "float32"}, "f32",

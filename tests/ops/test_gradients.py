@@ -35,6 +35,7 @@ NON_DIFFERENTIABLE: dict[str, str] = {
     "random_uniform": "integer key operand",
     "argsort": "integer result",
     "iota": "no operands",
+    "layer_norm_grad": "no second derivative of layer_norm yet (a clear GradError)",
 }
 
 # Differentiable ops whose gradient is zero by definition (finite differences see the identity).

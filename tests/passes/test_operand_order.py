@@ -18,8 +18,10 @@ import pytest
 
 import graphc as gc
 from graphc.backends.numpy.interpreter import run_graph
+from graphc.frontend.api import apply
 from graphc.ir.opdef import REGISTRY
 from graphc.passes import DEFAULT_PIPELINE, PassManager
+from tests.op_cases.scan import layer_norm_grad_ref
 from tests.passes.irtext import ir, run_pass
 
 RNG = np.random.default_rng(7)
@@ -50,6 +52,8 @@ ORDERED: dict[str, Ordered] = {
                       lambda a, b: np.concatenate([a, b], axis=1)),
     "where": Ordered(lambda a, b: gc.where(gc.constant(COND), a, b),
                      lambda a, b: np.where(COND, a, b)),
+    "layer_norm_grad": Ordered(lambda g, x: apply(REGISTRY["layer_norm_grad"], g, x),
+                               layer_norm_grad_ref),
 }
 
 # Two-operand ops whose operands cannot trade places (different roles, types or shapes), each

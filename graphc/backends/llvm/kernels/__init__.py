@@ -1,9 +1,9 @@
 """The lowering table (``table``: ``@lowers`` scalar bodies, ``@kernel`` loop nests) and its
 entries, one module per op family named like ``graphc/ops/*``: ``elementwise``, ``reduce``,
-``shape`` (shape and indexing ops), ``linalg``, ``nn`` (softmax, losses) with ``nn_pool`` and
-``nn_conv`` beside it, ``random``, ``scan`` (cumsum, argsort, gather), ``special``
-(expm1, stop_gradient, iota), ``fused`` (nodes with a body). Importing this package
-imports every family, so the table is full and never imports its own entries.
+``shape`` (shape and indexing ops), ``linalg``, ``nn`` (softmax, losses) with ``nn_pool``,
+``nn_conv`` and ``norm`` (layer_norm) beside it, ``random``, ``scan`` (cumsum, argsort,
+gather), ``special`` (expm1, stop_gradient, iota), ``fused`` (nodes with a body). Importing
+this package imports every family, so the table is full and never imports its own entries.
 """
 
 from graphc.backends.llvm.kernels import (  # noqa: F401  (each fills the table on import)
@@ -13,6 +13,7 @@ from graphc.backends.llvm.kernels import (  # noqa: F401  (each fills the table 
     nn,
     nn_conv,
     nn_pool,
+    norm,
     random,
     reduce,
     scan,
