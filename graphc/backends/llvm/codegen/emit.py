@@ -27,6 +27,7 @@ from graphc.backends.llvm.native import externs, parallel, runtime
 from graphc.backends.llvm.toolchain import jit
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Node, Value
+from graphc.ir.printer import print_graph
 from graphc.ops import core
 
 ENTRY = "graphc_entry"
@@ -108,6 +109,8 @@ class ModuleEmitter:
         self.threads = threads
         self.share = share
         self.kernels: dict[str, ir.Function] = {}  # kernel code (name left out) -> function
+        self.texts: dict[str, str] = {}  # kernel name -> its code
+        self.by_key: dict[tuple, ir.Function | None] = {}  # _kernel_key -> function
         self.tramps: dict[str, ir.Function] = {}  # kernel name -> its thread-pool trampoline
         self.calls = 0
         self.numerics = numerics
@@ -196,7 +199,7 @@ class ModuleEmitter:
             in_shapes = [self.lay.shapes[v] for v in node.inputs]
             out_shape = self.lay.shapes[node.outputs[0]]
             split = chunks.plan_split(node, in_shapes, out_shape, self.threads)
-        fn = self._shared(self._kernel_function(index, node, locs, needs_scratch, split))
+        fn = self._kernel(index, node, locs, needs_scratch, split)
         self.calls += 1
         args = [self.pointer(b, v) for v in values]
         if needs_scratch:
@@ -205,6 +208,38 @@ class ModuleEmitter:
             self._fork(b, fn, args, split.count)
         else:
             b.call(fn, args)
+
+    def _kernel(self, index: int, node: Node, locs: list[Buffer], scratch: bool,
+                split: Split | None) -> ir.Function:
+        """The node's kernel function: one built before from the same inputs when sharing (no
+        IR built again), else a new one (dropped again if its code repeats another's)."""
+        key = self._kernel_key(node, locs, scratch, split) if self.share else None
+        found = self.by_key.get(key) if key is not None else None
+        if found is not None:
+            return found
+        fn = self._shared(self._kernel_function(index, node, locs, scratch, split))
+        if key is not None and key not in self.by_key:
+            # a kernel that records its node in the error flag differs per node: never reused
+            self.by_key[key] = None if table.ERROR_SYMBOL in self.texts[fn.name] else fn
+        return fn
+
+    def _kernel_key(self, node: Node, locs: list[Buffer], scratch: bool,
+                    split: Split | None) -> tuple:
+        """Everything a kernel emitter sees (KernelCtx): the op, attributes, body, types, the
+        views of the operands, the result shapes, which pointers may alias, scratch, the split
+        and whether a result overwrites an operand."""
+        views = []
+        for v in node.inputs:
+            a = self.lay.alias(v)
+            views.append((self.lay.shapes[v], a.strides, a.offset))
+        return (
+            node.op.name, _attrs_key(node.attrs),
+            print_graph(node.body) if node.body is not None else None,
+            tuple(str(v.type) for v in (*node.inputs, *node.outputs)), tuple(views),
+            tuple(self.lay.shapes[v] for v in node.outputs),
+            tuple(locs.count(loc) == 1 and loc.kind != "const" for loc in locs),
+            scratch, split, self._overwrites_input(node),
+        )
 
     def _shared(self, fn: ir.Function) -> ir.Function:
         """The first function with the same code as ``fn`` (which is then dropped), or ``fn``.
@@ -217,6 +252,7 @@ class ModuleEmitter:
         text = str(fn)
         key = text.replace(f'@"{fn.name}"', "@kernel", 1).replace(f"@{fn.name}(", "@kernel(", 1)
         first = self.kernels.setdefault(key, fn)
+        self.texts.setdefault(first.name, text)
         if first is not fn:
             del self.module.globals[fn.name]
         return first
@@ -390,6 +426,20 @@ def _count(b: ir.IRBuilder, counters: ir.GlobalVariable, i: int, start: ir.Value
     slot = b.gep(counters, [i64(0), i64(i)], inbounds=True)
     spent = b.sub(_cycles(b), start)
     b.store(b.add(b.load(slot, typ=ir.IntType(64)), spent), slot)
+
+
+def _attrs_key(attrs: dict[str, Any]) -> tuple:
+    """Attributes as a hashable value (arrays by dtype, shape and bytes: repr truncates)."""
+    def one(v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            return ("array", v.dtype.str, v.shape, v.tobytes())
+        if isinstance(v, (list, tuple)):
+            return tuple(one(x) for x in v)
+        if isinstance(v, float):
+            return ("float", v.hex())
+        return (type(v).__name__, repr(v))
+
+    return tuple((k, one(v)) for k, v in sorted(attrs.items()))
 
 
 def emit_node(k: KernelCtx) -> None:
