@@ -177,6 +177,44 @@ graph @g(%x: f32[2,3], %y: f32[2,3]) -> (f32[2,3], f32[2,3]) {
 """)
 
 
+# A body that yields one of its arguments as a result, and one that yields a constant last.
+YIELDS_ARGUMENT = ir("""
+graph @g(%x: f32[6], %y: f32[6]) -> (f32[6]) {
+  %0 = exp %x : f32[6]
+  %1, %2 = fused %0, %y : f32[6], f32[6] {
+    ^(%a0: f32, %a1: f32):
+      %3 = mul %a0, %a1 : f32
+      yield %3, %a0
+  }
+  %4 = sub %1, %2 : f32[6]
+  return %4
+}
+""")
+
+YIELDS_CONSTANT = ir("""
+graph @g(%x: f32[6], %y: f32[6]) -> (f32[6]) {
+  %0 = exp %x : f32[6]
+  %1, %2 = fused %0, %y : f32[6], f32[6] {
+    ^(%a0: f32, %a1: f32):
+      %3 = mul %a0, %a1 : f32
+      %4 = constant {value = dense<f32: 2.0>} : f32
+      yield %3, %4
+  }
+  %5 = sub %1, %2 : f32[6]
+  return %5
+}
+""")
+
+
+def _yields_argument(x, y):
+    e = np.exp(x)
+    return e * y - e
+
+
+def _yields_constant(x, y):
+    return np.exp(x) * y - 2.0
+
+
 def _late_read(x, y):
     e = np.exp(x)
     return -e - e * y
@@ -196,7 +234,9 @@ def _three(x, y):
 
 FUSED_CASES = {"late-read": (LATE_READ, _late_read, (6,)),
                "early-read": (EARLY_READ, _early_read, (6,)),
-               "three-results": (THREE, _three, (2, 3))}
+               "three-results": (THREE, _three, (2, 3)),
+               "yields-argument": (YIELDS_ARGUMENT, _yields_argument, (6,)),
+               "yields-constant": (YIELDS_CONSTANT, _yields_constant, (6,))}
 
 
 @pytest.mark.parametrize("label", sorted(FUSED_CASES))

@@ -17,6 +17,8 @@ TRAIT_TESTS = ["tests/ops/test_traits.py", "tests/passes/test_fuse.py",
 PLAN_TESTS = ["tests/passes/test_memplan_oracle.py", "tests/passes/test_memplan.py",
               "tests/analysis", "tests/backends/numpy"]
 PARITY = "tests/backends/llvm/test_parity.py"
+FUSE_TESTS = ["tests/passes/test_fuse.py", "tests/passes/test_fuse_bodies.py",
+              "tests/passes/test_fuse_scale.py"]
 OPTIM_TESTS = ["tests/frontend/test_optim.py", "tests/frontend/test_optim_grid.py", "-k",
                "not torch"]
 
@@ -32,17 +34,19 @@ TARGETS: dict[str, list[str]] = {
     "graphc/ops/_conv_kernels.py": ["tests/ops/test_pool_ties.py", *OPS_TESTS],
     "graphc/passes/cse.py": ["tests/passes/test_operand_order.py",
                              "tests/passes/test_ir_files.py"],
-    "graphc/passes/canonicalize.py": ["tests/passes/test_canonicalize.py",
+    "graphc/passes/canonicalize.py": ["tests/passes/test_rule_table.py",
+                                      "tests/passes/test_canonicalize.py",
                                       "tests/passes/test_operand_order.py",
                                       "tests/passes/test_ir_files.py"],
-    "graphc/passes/rewrite.py": ["tests/passes/test_canonicalize.py",
+    "graphc/passes/rewrite.py": ["tests/passes/test_rule_table.py",
+                                 "tests/passes/test_canonicalize.py",
                                  "tests/passes/test_rewriter.py",
                                  "tests/passes/test_operand_order.py"],
     "graphc/passes/fold.py": ["tests/passes/test_ir_files.py", "tests/passes/test_canonicalize.py"],
     "graphc/passes/dce.py": ["tests/passes/test_ir_files.py", "tests/passes/test_canonicalize.py"],
-    "graphc/passes/fuse.py": ["tests/passes/test_fuse.py", "tests/passes/test_fuse_scale.py"],
-    "graphc/passes/fuse_build.py": ["tests/passes/test_fuse.py"],
-    "graphc/passes/fuse_order.py": ["tests/passes/test_fuse.py", "tests/passes/test_fuse_scale.py"],
+    "graphc/passes/fuse.py": FUSE_TESTS,
+    "graphc/passes/fuse_build.py": FUSE_TESTS,
+    "graphc/passes/fuse_order.py": FUSE_TESTS,
     "graphc/passes/autodiff.py": ["tests/passes/test_autodiff.py"],
     "graphc/analysis/memory.py": PLAN_TESTS,
     "graphc/analysis/liveness.py": PLAN_TESTS,

@@ -33,8 +33,9 @@ class BodyProgram:
         self.template: list[Any] = [None] * len(body.inputs)
         self.owned = {v for i, v in enumerate(body.inputs) if i in owned}
         self.last = liveness(body).last  # yielded values: alive to the end
+        # a yield's producing op writes the result; a yielded constant is copied (broadcast)
         producer = {v.node: k for k, v in reversed(list(enumerate(body.outputs)))
-                    if v.node is not None}
+                    if v.node is not None and v.node.op is not core.constant}
         self.ops: list[Op] = []
         for j, n in enumerate(body.nodes):
             self._add(j, n, producer.get(n))
