@@ -1,6 +1,7 @@
 """graphc's packages import downward only (every import, including those inside functions).
 
-support <- ir <- ops <- analysis <- {passes, backends} <- {frontend, data} <- {cli, commands}
+support <- ir <- ops <- analysis <- {passes, backends} <- {frontend, data} <- {cli, onnx}
+<- commands
 <- graphc/__init__ (the public API). A module may import its own package and any lower layer;
 passes and backends share a layer and never import each other.
 """
@@ -28,6 +29,7 @@ LAYERS: dict[str, int] = {
     "frontend": 5,
     "data": 5,
     "cli": 6,
+    "onnx": 6,  # ONNX import/export: builds graphs with the frontend; the CLI's commands use it
     "commands": 7,  # subcommands register themselves with graphc.cli
     "__main__": 8,
     "__init__": 8,
