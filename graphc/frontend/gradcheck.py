@@ -22,7 +22,7 @@ import numpy as np
 from graphc.frontend.function import function
 from graphc.frontend.tensor import Tensor
 from graphc.ir.errors import GradError
-from graphc.ir.graph import Graph, Value
+from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.types import DType, TensorType, float64
 from graphc.passes.autodiff import gradients
 
@@ -98,13 +98,27 @@ def _promote(graph: Graph, cost: Value, wrt: Sequence[Value]) -> tuple[Graph, di
     used = {v for n in nodes for v in n.inputs} | {cost, *wrt}
     out = Graph(f"{graph.name}_f64")
     vmap = {a: out.add_input(a.name or "arg", _f64(a)) for a in graph.arguments if a in used}
-    for n in nodes:
-        if n.body is not None:
-            raise GradError(f"{n.describe()}: check_grad runs on graphs before fusion")
-        attrs = {k: _f64_attr(v) for k, v in n.attrs.items()}
-        new = out.add_node(n.op, [vmap[v] for v in n.inputs], attrs, n.loc)
-        vmap.update(zip(n.outputs, new.outputs, strict=True))
+    _rebuild(nodes, out, vmap)
     return out, vmap
+
+
+def _rebuild(nodes: Sequence[Node], out: Graph, vmap: dict[Value, Value]) -> None:
+    """Append float64 copies of ``nodes`` to ``out`` (region bodies promoted too)."""
+    for n in nodes:
+        if n.body is not None and not n.op.region_body:
+            raise GradError(f"{n.describe()}: check_grad runs on graphs before fusion")
+        body = _promote_body(n.body) if n.body is not None else None
+        attrs = {k: _f64_attr(v) for k, v in n.attrs.items()}
+        new = out.add_node(n.op, [vmap[v] for v in n.inputs], attrs, n.loc, body)
+        vmap.update(zip(n.outputs, new.outputs, strict=True))
+
+
+def _promote_body(body: Graph) -> Graph:
+    out = Graph(body.name)
+    vmap = {a: out.add_input(a.name or "arg", _f64(a)) for a in body.inputs}
+    _rebuild(body.nodes, out, vmap)
+    out.outputs = [vmap[v] for v in body.outputs]
+    return out
 
 
 # --- the comparison -----------------------------------------------------------------------

@@ -93,12 +93,14 @@ def _trace(fn: Callable, trace: _Trace, carry_t: list[Tensor], xs_t: list[Tensor
 
 
 def scan(fn: Callable, init: Any, xs: Any = None, length: int | str | None = None,
-         reverse: bool = False) -> tuple[Any, Any]:
+         reverse: bool = False, checkpoint: bool = False) -> tuple[Any, Any]:
     """Loop ``fn(carry, x) -> (new_carry, y)`` over axis 0 of ``xs`` (or ``length`` steps);
     returns ``(final_carry, ys)`` with the ys stacked on a new axis 0 (None if fn returns no y).
 
     ``init``: a Tensor or a tuple/list of Tensors, whose types the body must keep; ``xs``: a
-    Tensor, a tuple/list of Tensors (equal leading dims) or None with ``length``."""
+    Tensor, a tuple/list of Tensors (equal leading dims) or None with ``length``;
+    ``checkpoint``: gradients recompute the body per step from the saved carries instead of
+    saving the body's values for every step."""
     carry_t, single_c = _flat(init, "init")
     xs_t, single_x = ([], True) if xs is None else _flat(xs, "xs")
     outer = _outer_graph(carry_t + xs_t)
@@ -110,7 +112,8 @@ def scan(fn: Callable, init: Any, xs: Any = None, length: int | str | None = Non
         raise type(e)(f"scan at {user_loc()}: {e}") from None
     trace.body.outputs = [t.ir for t in new_c + ys]
     trace.body.inputs += list(trace.captures.values())
-    attrs = {"carries": len(carry_t), "sequences": len(xs_t), "reverse": bool(reverse)}
+    attrs = {"carries": len(carry_t), "sequences": len(xs_t), "reverse": reverse,
+             "checkpoint": checkpoint}
     if length is not None:
         attrs["length"] = (length,)
     operands = [t.ir for t in carry_t + xs_t] + list(trace.captures)

@@ -108,7 +108,8 @@ class OpDef:
     - ``commutative``: operands 0 and 1 may swap (CSE, rewrite patterns);
     - ``has_body``: the node carries a region (the fused ops);
     - ``region_body``: the body is a graph of whole-tensor ops (``scan``), which passes
-      rewrite like any graph (fused bodies are scalar and left alone);
+      rewrite like any graph (fused bodies are scalar and left alone); its vjp gets a fourth
+      argument, the autodiff pass's ``gradients``, to differentiate the body;
     - ``elementwise_body``: the body runs per element of the broadcast operands (``fused``), so
       the node as a whole behaves like an elementwise op;
     - ``constant_like``: reads no operand; the value is an attribute (``constant``);

@@ -20,6 +20,7 @@ from graphc.ir.graph import Graph
 from graphc.ir.opdef import Attrs, AttrSpec, OpDef, register
 from graphc.ir.types import TensorType
 from graphc.ops.evaluate import run_node
+from graphc.ops.loop_grad import scan_vjp
 
 __all__ = ["scan"]
 
@@ -101,7 +102,7 @@ def run_body(body: Graph, args: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 
 def _kernel(*arrays: np.ndarray, body: Graph, carries: int, sequences: int,
-            length: tuple, reverse: bool) -> tuple[np.ndarray, ...]:
+            length: tuple, reverse: bool, checkpoint: bool) -> tuple[np.ndarray, ...]:
     attrs = {"carries": carries, "sequences": sequences}
     carry, seqs, caps = split(arrays, attrs)
     steps = seqs[0].shape[0] if seqs else length[0]
@@ -148,7 +149,8 @@ def _cost(node, ins, outs) -> float:
 scan = register(OpDef(
     "scan", "loop", _rule, _kernel, arity=None, has_body=True, region_body=True,
     attrs={"carries": AttrSpec("int"), "sequences": AttrSpec("int"),
-           "length": AttrSpec("dims", ()), "reverse": AttrSpec("bool", False)},
-    canon=_canon, differentiable=False, cost=_cost, check_bound=_bound,
+           "length": AttrSpec("dims", ()), "reverse": AttrSpec("bool", False),
+           "checkpoint": AttrSpec("bool", False)},
+    canon=_canon, vjp=scan_vjp, cost=_cost, check_bound=_bound,
     doc="a loop: the body once per step along axis 0, carries threaded through",
 ))

@@ -100,7 +100,8 @@ def _apply_rule(graph: Graph, node: Node, gouts: list[Value]) -> list[Value | No
     if node.op.vjp is None or not node.op.differentiable:
         raise GradError(f"{node.describe()}: {node.op.name} has no gradient rule, and the cost "
                         "depends on it")
-    grads = list(node.op.vjp(Emitter(graph, node.loc.derived(rule)), node, gouts))
+    body_grad = (gradients,) if node.op.region_body else ()  # a region op differentiates its body
+    grads = list(node.op.vjp(Emitter(graph, node.loc.derived(rule)), node, gouts, *body_grad))
     if len(grads) != len(node.inputs):
         raise GradError(f"{rule} at {node.loc} returned {len(grads)} gradients for "
                         f"{len(node.inputs)} operands")
