@@ -94,8 +94,8 @@ def test_training_step_float32_decreases_the_loss() -> None:
                        gc.constant(np.zeros((8, 8), np.float32)), x)
         loss = gc.mean((h @ v - target) ** 2)
         grads = gc.grad(loss, [w, u, v])
-        step = gc.function([x, target], [loss],
-                           updates=[(p, p - 0.1 * gp) for p, gp in zip((w, u, v), grads, strict=True)])
+        sgd = [(p, p - 0.1 * gp) for p, gp in zip((w, u, v), grads, strict=True)]
+        step = gc.function([x, target], [loss], updates=sgd)
     xs = rng.standard_normal((6, 8, 2)).astype(np.float32)
     ys = xs.sum(axis=(0, 2))[:, None].astype(np.float32) * 0.1
     losses = [float(step(xs, ys)[0]) for _ in range(30)]
