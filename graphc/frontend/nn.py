@@ -297,9 +297,11 @@ def batch_norm(x: Tensor, name: str | None = None, training: bool = True,
 
 from graphc.frontend.layers import *  # noqa: E402, F403  (transformer-era layers)
 from graphc.frontend.layers import __all__ as _layers  # noqa: E402
+from graphc.frontend.recurrent import *  # noqa: E402, F403  (RNN, LSTM, GRU)
+from graphc.frontend.recurrent import __all__ as _recurrent  # noqa: E402
 
 __all__ = ["BatchNorm", "Conv2d", "Dense", "Layer", "batch_norm", "conv2d", "dense",
-           "free_name", "parameter_in", *_layers]
+           "free_name", "parameter_in", *_layers, *_recurrent]
 
 
 def __dir__() -> list[str]:
