@@ -94,11 +94,12 @@ def coalesce(
 @contextmanager
 def for_range(
     b: ir.IRBuilder, start: int | ir.Value, stop: int | ir.Value, step: int | ir.Value = 1,
-    name: str = "i", interleave: int = 0,
+    name: str = "i", interleave: int = 0, unroll: bool = True,
 ) -> Iterator[ir.Value]:
     """``for (i = start; i < stop; i += step)`` around the with-block's body; yields i (i64).
 
-    ``interleave`` > 1 asks the vectorizer to run that many vector iterations side by side."""
+    ``interleave`` > 1 asks the vectorizer to run that many vector iterations side by side;
+    ``unroll=False`` forbids unrolling the loop."""
     pre = b.block
     head, body, done = (b.append_basic_block(f"{name}.{s}") for s in ("head", "body", "done"))
     b.branch(head)
@@ -112,7 +113,17 @@ def for_range(
     latch = b.branch(head)
     if interleave > 1:
         latch.set_metadata("llvm.loop", _interleave(b.module, interleave))
+    elif not unroll:
+        latch.set_metadata("llvm.loop", _no_unroll(b.module))
     b.position_at_end(done)
+
+
+def _no_unroll(module: ir.Module) -> ir.Value:
+    """Loop metadata forbidding unrolling."""
+    hint = module.add_metadata([ir.MetaDataString(module, "llvm.loop.unroll.disable")])
+    loop_id = module.add_metadata([hint])
+    loop_id.operands = (loop_id, hint)  # a loop id refers to itself
+    return loop_id
 
 
 def _interleave(module: ir.Module, count: int) -> ir.Value:
@@ -154,9 +165,12 @@ INTERLEAVE = 4  # measured on the fused 5-op benchmark: 20.5 ms -> 18.1 ms (2**2
 
 
 def elementwise(
-    b: ir.IRBuilder, shape: Sequence[int], ins: Sequence[View], outs: Sequence[View], body: Body
+    b: ir.IRBuilder, shape: Sequence[int], ins: Sequence[View], outs: Sequence[View], body: Body,
+    unroll_outer: bool = True,
 ) -> None:
-    """outs[...] = body(ins[...]) over ``shape``; every view is already laid out as ``shape``."""
+    """outs[...] = body(ins[...]) over ``shape``; every view is already laid out as ``shape``.
+
+    ``unroll_outer=False`` keeps the loops around the innermost one rolled."""
     views = [*ins, *outs]
     dims, strides = coalesce(shape, [v.strides for v in views])
     if math.prod(shape) == 0:
@@ -170,7 +184,9 @@ def elementwise(
             return
         # long inner loops of heavy bodies (vmath) are latency bound: overlap 4 vector chains
         inner_long = level == len(dims) - 1 and dims[level] >= LONG_LOOP
-        with for_range(b, 0, dims[level], interleave=INTERLEAVE if inner_long else 0) as i:
+        inner = level == len(dims) - 1
+        with for_range(b, 0, dims[level], interleave=INTERLEAVE if inner_long else 0,
+                       unroll=inner or unroll_outer) as i:
             emit(
                 level + 1,
                 [_step(b, base, i, s[level]) for base, s in zip(bases, strides, strict=True)],
