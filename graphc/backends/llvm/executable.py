@@ -24,7 +24,7 @@ from graphc.analysis.numerics import first_nan, nan_error
 from graphc.backends.llvm.adaptive import WorkerChooser
 from graphc.backends.llvm.native import runtime
 from graphc.backends.llvm.native.threads import MAX_THREADS, available_cpus
-from graphc.backends.llvm.toolchain import jit
+from graphc.backends.llvm.toolchain import jit, progress
 from graphc.backends.llvm.variant import CompileReport, Variant
 from graphc.ir.errors import BackendError
 from graphc.ir.graph import Graph, Node, Value
@@ -114,6 +114,10 @@ class LLVMExecutable:
                 self.variants[key] = self._build(dict(dims))
             return self.variants[key]
 
+    def _what(self, dims: dict[str, int]) -> str:
+        bound = ", ".join(f"{k}={v}" for k, v in sorted(dims.items()))
+        return f"@{self.graph.name} ({len(self.graph.nodes)} nodes{', ' + bound if bound else ''})"
+
     def _build(self, dims: dict[str, int]) -> Variant:
         timings = jit.Timings()
         runtime_before = runtime.compile_seconds()
@@ -124,9 +128,10 @@ class LLVMExecutable:
 
             # shared kernels missing too (a cold start): a helper process compiles them meanwhile
             runtime.compile_ahead(runtime.likely_pieces(self.graph))
-            program = emit.generate(self.graph, dims, timings, self.profile_enabled,
-                                    self.threads, self.numerics, self.share_kernels)
-            obj, _ = jit.compile_ir(program.ir_text, timings, self.opt_level)
+            with progress.announce(self._what(dims)):
+                program = emit.generate(self.graph, dims, timings, self.profile_enabled,
+                                        self.threads, self.numerics, self.share_kernels)
+                obj, _ = jit.compile_ir(program.ir_text, timings, self.opt_level)
             entry = cache.Entry(program.meta, obj)
             cache.store(key, entry)
         for piece in entry.meta.get("runtime", []):
