@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 
 import graphc as gc
+from graphc.frontend.api import apply
+from graphc.ir.opdef import REGISTRY
 
 F32 = gc.float32
 _COUNT = iter(range(10**9))
@@ -17,6 +19,10 @@ _COUNT = iter(range(10**9))
 
 def _ph(shape, dtype=F32):
     return gc.placeholder(f"x{next(_COUNT)}", shape, dtype)
+
+
+def _input_grad(gy, w, size):
+    return apply(REGISTRY["conv2d_input_grad"], gy, w, input_size=size)
 
 
 # label -> (build, error class, message pattern)
@@ -29,6 +35,15 @@ BAD = {
                       r"window \[3, 3\] does not fit input \[2, 2\]"),
     "conv2d-weight-rank": (lambda: gc.conv2d(_ph((1, 1, 4, 4)), _ph((1, 3, 3))), gc.ShapeError,
                            r"must have rank 4"),
+    "conv2d_input_grad-channels": (
+        lambda: _input_grad(_ph((1, 3, 4, 4)), _ph((2, 1, 3, 3)), (6, 6)), gc.ShapeError,
+        r"does not fit conv2d of weight"),
+    "conv2d_input_grad-size": (
+        lambda: _input_grad(_ph((1, 2, 4, 4)), _ph((2, 1, 3, 3)), (7, 7)), gc.ShapeError,
+        r"does not fit conv2d of weight"),
+    "conv2d_input_grad-zero-size": (
+        lambda: _input_grad(_ph((1, 2, 1, 1)), _ph((2, 1, 1, 1)), (0, 1)), gc.GraphcError,
+        r"input_size must be >= 1"),
     "max_pool2d-padding": (lambda: gc.max_pool2d(_ph((1, 1, 6, 6)), 2, padding=2),
                            gc.ShapeError, r"padding \[2, 2\] must be at most half"),
     "max_pool2d-window": (lambda: gc.max_pool2d(_ph((1, 1, 2, 2)), 3), gc.ShapeError,
@@ -67,8 +82,13 @@ GOOD = {
                       (1, 6, 6, 6)),
     "conv2d-exact-window": (lambda: gc.conv2d(_ph((1, 1, 3, 3)), _ph((1, 1, 3, 3))),
                             (1, 1, 1, 1)),
+    "max_pool2d-kernel-1": (lambda: gc.max_pool2d(_ph((1, 1, 3, 3)), 1), (1, 1, 3, 3)),
     "max_pool2d-half-padding": (lambda: gc.max_pool2d(_ph((1, 1, 6, 6)), 2, padding=1),
                                 (1, 1, 4, 4)),
+    "conv2d_input_grad-1x1": (lambda: _input_grad(_ph((1, 2, 1, 1)), _ph((2, 1, 1, 1)), (1, 1)),
+                              (1, 1, 1, 1)),
+    "conv2d_input_grad-6x6": (lambda: _input_grad(_ph((1, 2, 4, 4)), _ph((2, 1, 3, 3)), (6, 6)),
+                              (1, 1, 6, 6)),
     "matmul-vector-left": (lambda: gc.matmul(_ph((4,)), _ph((4, 5))), (5,)),
     "matmul-vector-right": (lambda: gc.matmul(_ph((2, 4)), _ph((4,))), (2,)),
     "matmul-broadcast-batch": (lambda: gc.matmul(_ph((2, 3, 4)), _ph((1, 4, 2))), (2, 3, 2)),

@@ -11,7 +11,8 @@ OPS_TESTS = ["tests/ops/test_rule_errors.py", "tests/ops/test_edge_cases.py",
              "tests/ops/test_catalogue.py", "tests/ops/test_gradients.py"]
 OPS_GRAD_TESTS = ["tests/ops/test_gradients.py", "tests/ops/test_catalogue.py"]
 # what an op's flags decide (fusion, in-place reuse, rewrites): run after the op's own tests
-TRAIT_TESTS = ["tests/ops/test_traits.py", "tests/passes/test_fuse.py",
+TRAIT_TESTS = ["tests/ops/test_traits.py", "tests/passes/test_operand_order.py",
+               "tests/passes/test_fuse.py",
                "tests/passes/test_canonicalize.py", "tests/ops/test_gradients.py", "-k",
                "not vjp"]
 PLAN_TESTS = ["tests/passes/test_memplan_oracle.py", "tests/passes/test_memplan.py",
