@@ -9,6 +9,7 @@ from graphc import ops
 from graphc.frontend.api import apply, constant_in
 from graphc.frontend.tensor import Tensor
 from graphc.ir.opdef import OpDef
+from graphc.ir.types import bool_
 
 
 def _unary(op: OpDef) -> Callable[..., Tensor]:
@@ -23,11 +24,25 @@ def _unary(op: OpDef) -> Callable[..., Tensor]:
 
 def _binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
     def fn(a: Any, b: Any) -> Tensor:
+        if op in _ARITHMETIC:
+            a, b = _promote_bool(a, b)
         return apply(op, a, b)
 
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = op.doc or f"Elementwise {op.name} with NumPy broadcasting."
     return fn
+
+
+def _promote_bool(a: Any, b: Any) -> tuple[Any, Any]:
+    """A bool tensor in arithmetic with a numeric tensor takes the other's dtype (True -> 1), as
+    in NumPy, PyTorch and JAX, so ``x * (y == 3)`` is a mask; graphc promotes nothing else."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        return a, b
+    if a.dtype == bool_ and b.dtype != bool_:
+        return cast(a, b.dtype), b
+    if b.dtype == bool_ and a.dtype != bool_:
+        return a, cast(b, a.dtype)
+    return a, b
 
 
 neg, abs, sign = map(_unary, (ops.neg, ops.abs, ops.sign))
@@ -45,6 +60,7 @@ less, less_equal = _binary(ops.less), _binary(ops.less_equal)
 greater, greater_equal = _binary(ops.greater), _binary(ops.greater_equal)
 logical_and, logical_or = _binary(ops.logical_and), _binary(ops.logical_or)
 multiply, subtract, divide, power, negative = mul, sub, div, pow, neg  # NumPy spellings
+_ARITHMETIC = frozenset((ops.add, ops.sub, ops.mul, ops.div, ops.pow, ops.maximum, ops.minimum))
 
 
 def floor_divide(a: Any, b: Any) -> Tensor:

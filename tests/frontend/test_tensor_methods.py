@@ -30,13 +30,33 @@ def test_eq_is_elementwise(backend: str) -> None:
     np.testing.assert_array_equal(got, [1, 0, 3, 0])
 
 
-def test_eq_result_is_bool_and_mixing_it_with_floats_needs_a_cast() -> None:
+def test_eq_result_is_bool() -> None:
     g = gc.Graph("b")
     with g:
         x = gc.placeholder("x", (4,))
         assert (x == 3.0).dtype == gc.bool_
-        with pytest.raises(gc.DTypeError, match="cast one explicitly"):
-            _ = x * (x == 3.0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_bool_masks_take_the_other_operands_dtype_in_arithmetic(backend: str) -> None:
+    # the case: x * (y == 3) is a mask, as in NumPy, PyTorch and JAX
+    y = np.array([3, 1, 3, 0], np.int64)
+    x = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    masked, shifted = _run(lambda a, b: [a * (b == 3), (b == 3) + b], x, y, backend=backend)
+    np.testing.assert_array_equal(masked, np.array([1.0, 0.0, 3.0, 0.0], np.float32))
+    assert masked.dtype == np.float32
+    np.testing.assert_array_equal(shifted, np.array([4, 1, 4, 0]))
+
+
+def test_bool_with_bool_and_mixed_numeric_dtypes_are_not_promoted() -> None:
+    g = gc.Graph("b")
+    with g:
+        x = gc.placeholder("x", (4,))
+        i = gc.placeholder("i", (4,), "int64")
+        with pytest.raises(gc.DTypeError):
+            _ = (x == 1.0) + (x == 2.0)  # bool + bool stays an error: say logical_or
+        with pytest.raises(gc.DTypeError):
+            _ = x * i  # only bool is promoted
 
 
 def test_where_on_eq_condition() -> None:
