@@ -47,7 +47,7 @@ COMMANDS: dict[str, Command] = {}
 # profile)
 EXTENSIONS: tuple[str, ...] = (
     "graphc.commands.opt", "graphc.commands.llvm", "graphc.commands.explore",
-    "graphc.commands.profile",
+    "graphc.commands.profile", "graphc.commands.onnx",
 )
 
 
@@ -229,15 +229,19 @@ def _run_run(args: argparse.Namespace) -> None:
     verify(graph)
     inputs = bind_arguments(graph, read_feeds(args.input))
     dims = bind_dims(graph, inputs)
-    results = run(compile_for(args.backend, graph), graph, inputs, dims)
+    print_results(graph, run(compile_for(args.backend, graph), graph, inputs, dims), args.out)
+
+
+def print_results(graph: Graph, results: list[np.ndarray], out: str | None) -> None:
+    """One line per result and updated parameter; with ``out``, each saved as .npy there."""
     names = [f"out{i}" for i in range(len(graph.outputs))]
     names += [f"update_{p.name}" for p, _ in graph.updates]
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
+    if out:
+        os.makedirs(out, exist_ok=True)
     for name, arr in zip(names, results, strict=True):
         line = f"{name}: {arr.dtype}{list(arr.shape)}"
-        if args.out:
-            path = os.path.join(args.out, f"{name}.npy")
+        if out:
+            path = os.path.join(out, f"{name}.npy")
             atomic_write(path, _npy_bytes(arr))
             line += f" -> {path}"
         print(line)

@@ -7,6 +7,7 @@ kernels. This package sits above the frontend (it builds graphs with it) and bel
 """
 
 from graphc.onnx.errors import UnsupportedError
+from graphc.onnx.exporter import export
 from graphc.onnx.importer import Model, load
 
-__all__ = ["Model", "UnsupportedError", "load"]
+__all__ = ["Model", "UnsupportedError", "export", "load"]

@@ -20,6 +20,7 @@ from graphc.frontend.tensor import Tensor
 from graphc.ir.clone import extract
 from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph, Value
+from graphc.ir.loc import Loc
 from graphc.onnx import ops_math, ops_nn, ops_shape  # noqa: F401  (fill the table)
 from graphc.onnx.errors import StaticInputError, UnsupportedError, require_onnx
 from graphc.onnx.table import CONVERTERS, DTYPES, ONNX_TYPE_NAMES, NodeContext
@@ -63,7 +64,8 @@ def load(model: Any, fixed: dict[str, Any] | None = None) -> Model:
     onnx = require_onnx()
     proto = _read(onnx, model)
     opset = _opset(proto)
-    return _Importer(proto.graph, opset, dict(fixed or {})).run()
+    source = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "<onnx>"
+    return _Importer(proto.graph, opset, dict(fixed or {}), source).run()
 
 
 def _read(onnx: Any, model: Any) -> Any:
@@ -105,8 +107,11 @@ def ident(name: str, taken: set[str]) -> str:
 
 
 class _Importer:
-    def __init__(self, graph_proto: Any, opset: int, fixed: dict[str, Any]) -> None:
+    def __init__(self, graph_proto: Any, opset: int, fixed: dict[str, Any],
+                 source: str) -> None:
         self.proto = graph_proto
+        self.source = source
+        self.count = 0  # ONNX nodes converted: graphc nodes point at the ONNX node's number
         self.fixed = fixed
         self.opset = opset
         self.graph = Graph(ident(graph_proto.name or "onnx", set()))
@@ -207,6 +212,10 @@ class _Importer:
             if i >= len(outs) or outs[i] is None:
                 raise ctx.fail(f"output {i} ({name!r}) is not supported")
             self.env[name] = outs[i]
+        self.count += 1
+        where = Loc(self.source, self.count, f"{node.op_type} {node.name or node.output[0]}")
+        for n in self.graph.nodes[start:]:
+            n.loc = where
         self._evaluate(start)
 
     def subgraph(self, body: Any) -> list[Tensor]:

@@ -246,7 +246,7 @@ def _flip(x: Tensor, axis: int) -> Tensor:
 
 @converts("CumSum")
 def _cumsum(ctx: NodeContext, x: Tensor, axis: Tensor) -> Tensor:
-    a = int(ctx.static(axis, "axis")) % x.ndim
+    a = int(ctx.static(axis, "axis").reshape(-1)[0]) % x.ndim
     y = _flip(x, a) if ctx.attr("reverse", 0) else x
     out = fn.cumsum(y, axis=a)
     if ctx.attr("exclusive", 0):
