@@ -175,6 +175,8 @@ def _one_run(tree: Path, args: list[str], work: Path) -> tuple[str, str]:
     try:
         run = _pytest(tree, ["-x", "--no-header", "-rf", *args], cache, timeout=_timeout(args))
         status = STATUS.get(run.returncode, "killed")  # 1 failed, 2 broke collection
+        if status == "error" and _broke_startup(run.stdout + run.stderr):
+            status = "killed"  # the mutant broke an import pytest needs (e.g. conftest's)
         killer = next((ln.split(" ", 2)[1] for ln in run.stdout.splitlines()
                        if ln.startswith("FAILED ")), "" if status != "killed" else "(error)")
         return status, killer
@@ -182,6 +184,11 @@ def _one_run(tree: Path, args: list[str], work: Path) -> tuple[str, str]:
         return "timeout", ""
     finally:
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def _broke_startup(output: str) -> bool:
+    """Exit code 4 from an import error at startup (the mutant's doing), not a bad test id."""
+    return "while loading conftest" in output or "Traceback" in output
 
 
 def _timeout(args: list[str]) -> float:
