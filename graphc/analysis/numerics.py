@@ -27,7 +27,9 @@ def check_numerics(node: Node, args: list[np.ndarray], results: list[np.ndarray]
         return
     for v, r in zip(node.outputs, results, strict=True):
         if has_nan(r):
-            raise nan_error(node, v, _body_culprit(node, args) if node.body is not None else None)
+            # a scalar fused body names its culprit op; a scan names the scan's line
+            scalar_body = node.body is not None and not node.op.region_body
+            raise nan_error(node, v, _body_culprit(node, args) if scalar_body else None)
 
 
 def nan_error(node: Node, value: Value, culprit: Node | None = None) -> NumericsError:

@@ -44,7 +44,8 @@ def _torch_run(kind: str, kw: dict, batch_first: bool, x: np.ndarray, init):
     return [r.detach().numpy() for r in results], grads, weights
 
 
-def _graphc_run(kind: str, kw: dict, batch_first: bool, x: np.ndarray, init, weights):
+def _graphc_run(kind: str, kw: dict, batch_first: bool, x: np.ndarray, init, weights,
+                backend: str):
     with gc.Graph("rnn"):
         xp = gc.placeholder("x", x.shape, "float64")
         inits = [] if init is None else [gc.placeholder(f"s{i}", s.shape, "float64")
@@ -62,14 +63,16 @@ def _graphc_run(kind: str, kw: dict, batch_first: bool, x: np.ndarray, init, wei
             cost = term if cost is None else cost + term
         wrt = [getattr(layer, k) for k in weights] + [xp, *inits]
         grads = gc.grad(cost, wrt)
-        f = gc.function([xp, *inits], results + grads)
+        f = gc.function([xp, *inits], results + grads, backend=backend)
     values = f(x, *(init or []))
     names = list(weights) + ["x"] + [f"s{i}" for i in range(len(inits))]
     return values[:len(results)], dict(zip(names, values[len(results):], strict=True))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
 @pytest.mark.parametrize("kind, kw, batch_first, with_init", CASES)
-def test_matches_torch(kind: str, kw: dict, batch_first: bool, with_init: bool) -> None:
+def test_matches_torch(kind: str, kw: dict, batch_first: bool, with_init: bool,
+                       backend: str) -> None:
     rng = np.random.default_rng(1)
     x = rng.standard_normal((B, T, I) if batch_first else (T, B, I))
     layers = kw.get("num_layers", 1)
@@ -77,7 +80,7 @@ def test_matches_torch(kind: str, kw: dict, batch_first: bool, with_init: bool) 
     if with_init:
         init = [rng.standard_normal((layers, B, H)) for _ in range(2 if kind == "LSTM" else 1)]
     want, want_grads, weights = _torch_run(kind, kw, batch_first, x, init)
-    got, got_grads = _graphc_run(kind, kw, batch_first, x, init, weights)
+    got, got_grads = _graphc_run(kind, kw, batch_first, x, init, weights, backend)
     for a, b in zip(got, want, strict=True):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -9,14 +9,15 @@ import pytest
 import graphc as gc
 
 RNG = np.random.default_rng(0)
-BACKENDS = ["numpy"]
+BACKENDS = ["numpy", "llvm"]
 
 
 def _rand(*shape: int, dtype=np.float32) -> np.ndarray:
     return RNG.standard_normal(shape).astype(dtype)
 
 
-def _rnn_graph(dtype: str, steps, reverse: bool = False, unroll: int | None = None):
+def _rnn_graph(dtype: str, steps, reverse: bool = False, unroll: int | None = None,
+               backend: str = "numpy"):
     """An RNN cell with two carries, two sequences and captured weights, as a scan (or unrolled
     in Python for ``unroll`` steps: the reference)."""
     weights = np.random.default_rng(1)  # the same weights in the scan and its reference
@@ -44,7 +45,7 @@ def _rnn_graph(dtype: str, steps, reverse: bool = False, unroll: int | None = No
             for t in order:
                 carry, outs[t] = cell(carry, (x[t], m[t]))
             (h, acc), ys = carry, gc.stack(outs, axis=0)
-        fn = gc.function([x, m, h0], [h, acc, ys])
+        fn = gc.function([x, m, h0], [h, acc, ys], backend=backend)
     return g, fn
 
 
@@ -55,7 +56,7 @@ def _rnn_graph(dtype: str, steps, reverse: bool = False, unroll: int | None = No
 def test_scan_matches_unrolled(backend: str, dtype: str, reverse: bool, steps: int) -> None:
     feeds = [_rand(steps, 2, 3, dtype=dtype), np.abs(_rand(steps, 2, 4, dtype=dtype)),
              _rand(2, 4, dtype=dtype)]
-    _, scanned = _rnn_graph(dtype, steps, reverse)
+    _, scanned = _rnn_graph(dtype, steps, reverse, backend=backend)
     _, unrolled = _rnn_graph(dtype, steps, reverse, unroll=steps)
     tol = 1e-5 if dtype == "float32" else 1e-12
     for a, b in zip(scanned(*feeds), unrolled(*feeds), strict=True):
@@ -63,8 +64,9 @@ def test_scan_matches_unrolled(backend: str, dtype: str, reverse: bool, steps: i
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
-def test_symbolic_length_one_function_every_length() -> None:
-    _, scanned = _rnn_graph("float64", "T")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_symbolic_length_one_function_every_length(backend: str) -> None:
+    _, scanned = _rnn_graph("float64", "T", backend=backend)
     for steps in (1, 3, 7):
         feeds = [_rand(steps, 2, 3, dtype=np.float64), np.abs(_rand(steps, 2, 4, dtype=np.float64)),
                  _rand(2, 4, dtype=np.float64)]
@@ -73,12 +75,13 @@ def test_symbolic_length_one_function_every_length() -> None:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-def test_length_without_sequences_and_no_y() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_length_without_sequences_and_no_y(backend: str) -> None:
     with gc.Graph("count"):
         x0 = gc.placeholder("x0", (3,), "float64")
         final, ys = gc.scan(lambda c, _: (c * 2.0 + 1.0, None), x0, length=4)
         assert ys is None
-        f = gc.function([x0], [final])
+        f = gc.function([x0], [final], backend=backend)
     v = np.array([0.0, 1.0, -1.0])
     want = v
     for _ in range(4):
@@ -86,13 +89,14 @@ def test_length_without_sequences_and_no_y() -> None:
     np.testing.assert_allclose(f(v)[0], want)
 
 
-def test_list_carry_and_single_sequence_structure() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_list_carry_and_single_sequence_structure(backend: str) -> None:
     with gc.Graph("cumsum"):
         x = gc.placeholder("x", (6, 2), "float64")
         c0 = gc.placeholder("c0", (2,), "float64")
         (total,), ys = gc.scan(lambda c, xt: ([c[0] + xt], (c[0] + xt, xt * xt)), [c0], x)
         assert isinstance(ys, tuple) and len(ys) == 2
-        f = gc.function([x, c0], [total, *ys])
+        f = gc.function([x, c0], [total, *ys], backend=backend)
     xv, cv = _rand(6, 2, dtype=np.float64), _rand(2, dtype=np.float64)
     total_v, run, sq = f(xv, cv)
     np.testing.assert_allclose(run, cv + np.cumsum(xv, axis=0))
@@ -100,7 +104,8 @@ def test_list_carry_and_single_sequence_structure() -> None:
     np.testing.assert_allclose(sq, xv * xv)
 
 
-def test_nested_scan_captures_through_both_levels() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nested_scan_captures_through_both_levels(backend: str) -> None:
     w = _rand(2, 2, dtype=np.float64)
     with gc.Graph("nested"):
         x = gc.placeholder("x", (3, 4, 2), "float64")
@@ -111,7 +116,7 @@ def test_nested_scan_captures_through_both_levels() -> None:
             return inner, None
 
         final, _ = gc.scan(outer, gc.constant(np.zeros(2)), x)
-        f = gc.function([x], [final])
+        f = gc.function([x], [final], backend=backend)
     xv = _rand(3, 4, 2, dtype=np.float64)
     d = np.zeros(2)
     for t in range(3):

@@ -53,13 +53,14 @@ def test_one_step() -> None:
     assert report.ok, str(report)
 
 
-def test_checkpoint_saves_only_the_carries_and_agrees() -> None:
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_checkpoint_saves_only_the_carries_and_agrees(backend: str) -> None:
     results, saved = [], []
     for checkpoint in (False, True):
         g, cost, args = _model(False, checkpoint)
         with g:
             grads = gc.grad(cost, list(args))
-            f = gc.function(list(args[:3]), grads)
+            f = gc.function(list(args[:3]), grads, backend=backend)
         fwd = next(n for n in g.nodes if n.op.name == "scan")
         saved.append(len(fwd.outputs) - 3)  # beyond the 2 carries and 1 y
         feeds = _feeds(args)
@@ -68,8 +69,22 @@ def test_checkpoint_saves_only_the_carries_and_agrees() -> None:
     assert saved[0] > 2  # default: the body values the backward reads as well
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    # and the same numbers as central differences (gc.check_grad runs on numpy)
+    report = gc.check_grad(cost, list(args), _feeds(args), raise_on_failure=False)
+    assert report.ok, str(report)
+    for a, b in zip(results[0], report_values(g, args), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     backward = [n for n in g.nodes if n.op.name == "scan"][-1]
     assert backward.attrs["reverse"] is True
+
+
+def report_values(g, args) -> list[np.ndarray]:
+    """The gradients of _model by the numpy backend (the reference for the llvm run)."""
+    _, cost, fresh = _model(False, False)
+    with cost.graph:
+        f = gc.function(list(fresh[:3]), gc.grad(cost, list(fresh)))
+    feeds = _feeds(fresh)
+    return f(*(feeds[a] for a in fresh[:3]))
 
 
 def test_second_order() -> None:
@@ -82,7 +97,8 @@ def test_second_order() -> None:
     assert report.ok, str(report)
 
 
-def test_training_step_float32_decreases_the_loss() -> None:
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_training_step_float32_decreases_the_loss(backend: str) -> None:
     rng = np.random.default_rng(5)
     with gc.Graph("train"):
         x = gc.placeholder("x", ("T", 8, 2))
@@ -95,7 +111,7 @@ def test_training_step_float32_decreases_the_loss() -> None:
         loss = gc.mean((h @ v - target) ** 2)
         grads = gc.grad(loss, [w, u, v])
         sgd = [(p, p - 0.1 * gp) for p, gp in zip((w, u, v), grads, strict=True)]
-        step = gc.function([x, target], [loss], updates=sgd)
+        step = gc.function([x, target], [loss], updates=sgd, backend=backend)
     xs = rng.standard_normal((6, 8, 2)).astype(np.float32)
     ys = xs.sum(axis=(0, 2))[:, None].astype(np.float32) * 0.1
     losses = [float(step(xs, ys)[0]) for _ in range(30)]

@@ -2,4 +2,6 @@
 per node), ``layout`` (where each value lives: argument block, arena, aliases; the arena comes
 from graphc.analysis.memory under this backend's Policy), ``views`` (values that need no kernel),
 ``chunks`` (how a kernel splits across threads), ``numerics`` (the NaN checks of
-``check_numerics``)."""
+``check_numerics``), ``loop`` (scan: its body as a nested entry function called per step)."""
+
+from graphc.backends.llvm.codegen import loop  # noqa: F401  (registers the scan kernel)

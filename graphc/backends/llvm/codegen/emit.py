@@ -86,6 +86,8 @@ def check_supported(graph: Graph) -> None:
             raise BackendError(
                 f"{n.describe()}: the llvm backend has no lowering for {n.op.name!r}"
             )
+        if n.body is not None and n.op.region_body:
+            check_supported(n.body)
 
 
 def _meta(graph: Graph, lay: Layout) -> dict[str, Any]:
@@ -104,8 +106,9 @@ class ModuleEmitter:
 
     def __init__(
         self, module: ir.Module, graph: Graph, lay: Layout, profile: bool = False, threads: int = 1,
-        numerics: bool = False, share: bool = True,
+        numerics: bool = False, share: bool = True, prefix: str = "", math: MathLib | None = None,
     ):
+        self.prefix = prefix  # a region body's functions are named after the node holding it
         self.threads = threads
         self.share = share
         self.kernels: dict[str, ir.Function] = {}  # kernel code (name left out) -> function
@@ -117,14 +120,15 @@ class ModuleEmitter:
         self.module = module
         self.graph = graph
         self.lay = lay
-        self.math = MathLib(module)
+        self.math = math or MathLib(module)
         self.consts: dict[int, ir.GlobalVariable] = {}
         self.counters = _profile_counters(module, len(graph.nodes)) if profile else None
         table.error_flag(module)  # always defined: the executable looks it up by name
         self.index = {id(n): i for i, n in enumerate(graph.nodes)}
 
-    def emit(self) -> None:
-        fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR]), ENTRY)
+    def emit(self) -> ir.Function:
+        """The entry function ``void (i8** args)`` (``<prefix>graphc_entry``)."""
+        fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR]), self.prefix + ENTRY)
         fn.attributes.add("nounwind")
         # Tiered: the kernels get the full pipeline (their loops are where the time goes); the
         # entry only loads pointers and calls them, and -O3 on it grew with every call site
@@ -149,6 +153,7 @@ class ModuleEmitter:
         for v, dest in self.lay.last_copies:
             self._copy(b, v, self.lay.where[v], dest)
         b.ret_void()
+        return fn
 
     # -- buffers ---------------------------------------------------------------------------
     def pointer(self, b: ir.IRBuilder, v: Value) -> ir.Value:
@@ -165,7 +170,7 @@ class ModuleEmitter:
         if id(node) not in self.consts:
             data = bytearray(np.ascontiguousarray(node.attrs["value"]).tobytes())
             gv = ir.GlobalVariable(
-                self.module, ir.ArrayType(I8, len(data)), f"const{len(self.consts)}"
+                self.module, ir.ArrayType(I8, len(data)), f"{self.prefix}const{len(self.consts)}"
             )
             gv.global_constant = True
             gv.linkage = "private"
@@ -303,7 +308,8 @@ class ModuleEmitter:
     ) -> ir.Function:
         n_args = len(locs) + int(scratch)
         kinds = [PTR] * n_args + ([ir.IntType(64)] * 2 if split else [])
-        fn = ir.Function(self.module, ir.FunctionType(VOID, kinds), f"n{index}.{node.op.name}")
+        name = f"{self.prefix}n{index}.{node.op.name}"
+        fn = ir.Function(self.module, ir.FunctionType(VOID, kinds), name)
         fn.linkage = "internal"
         fn.attributes.add("nounwind")
         # Kept out of the entry function: inlining every call would make one huge function,
@@ -381,9 +387,9 @@ class ModuleEmitter:
         self, b: ir.IRBuilder, node: Node, ins: list[View], outs: list[View], scratch: Any
     ) -> KernelCtx:
         inplace = self._overwrites_input(node)
-        return KernelCtx(
-            b, self.math, node, ins, outs, scratch, {"inplace": inplace}, self.index[id(node)]
-        )
+        extras = {"inplace": inplace, "prefix": f"{self.prefix}n{self.index[id(node)]}.",
+                  "share": self.share}
+        return KernelCtx(b, self.math, node, ins, outs, scratch, extras, self.index[id(node)])
 
     def _overwrites_input(self, node: Node) -> bool:
         """Whether an output's buffer overlaps an input's (then a kernel cannot be rerun)."""
