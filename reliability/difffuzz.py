@@ -1,7 +1,8 @@
 """Differential fuzzing: random graphs and gradients on three configurations.
 
 Each graph runs on the numpy backend with no passes (the reference), on numpy with the
-default pipeline, and on llvm with the default pipeline. Results agree when, per output,
+default pipeline, and on llvm with the default pipeline, twice (a graph may update one
+parameter by a gradient step, which the second call sees). Results agree when, per output,
 ``max|got - ref| <= TOL_EPS * eps(dtype) * max(1, max|ref|)`` (ulps of the output's scale:
 fused and reassociated code rounds differently, it must not differ by more).
 """
@@ -41,8 +42,15 @@ def error_eps(got: np.ndarray, ref: np.ndarray) -> float:
 
 
 def run_config(case: RandomGraph, backend: str, passes: object) -> list[np.ndarray]:
-    f = gc.function(case.inputs, case.outputs, backend=backend, passes=passes)
-    return [np.asarray(r) for r in f(*[x.copy() for x in case.feeds])]
+    """Two calls' outputs and the updated parameter after each (the second call sees the
+    first one's update)."""
+    case.reset()
+    f = gc.function(case.inputs, case.outputs, case.updates, backend=backend, passes=passes)
+    got = []
+    for _ in range(2):
+        got += [np.asarray(r) for r in f(*[x.copy() for x in case.feeds])]
+        got += [p.value.copy() for p, _ in case.updates]
+    return got
 
 
 def check_graph(index: int, seed: int, dtype: str, figs: Figures) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import graphc as gc
 from reliability.figures import Figures
 from reliability.randgraph import random_graph
+from reliability.runparsed import run_parsed, small_enough
 from reliability.timelimit import Hang, time_limit
 
 LIMIT_S = 5.0
@@ -115,20 +116,33 @@ KINDS: dict[str, Callable[[np.random.Generator, list[str]], str | bytes]] = {
 }
 
 
-def check_input(data: str | bytes, path: str) -> str | None:
-    """None when the parser behaved; otherwise what went wrong."""
+def check_input(data: str | bytes, path: str, run: bool = False) -> str | None:
+    """None when the parser behaved; otherwise what went wrong. With ``run``, a graph that
+    verifies also runs on numpy (run_parsed), where any GraphcError is a fine answer."""
     try:
         with time_limit(LIMIT_S):
-            return _parse_verify_roundtrip(data, path)
+            graph, problem = _parse_verify_roundtrip(data, path)
     except ALLOWED:
         return None
     except Hang:
         return f"no answer within {LIMIT_S} s"
     except Exception as e:  # noqa: BLE001  (any other exception is a finding)
         return f"{type(e).__name__}: {e}"
+    if problem or not run or not small_enough(graph):
+        return problem
+    try:
+        with time_limit(LIMIT_S):
+            run_parsed(graph, np.random.default_rng(0))
+        return None
+    except gc.GraphcError:
+        return None
+    except Hang:
+        return f"no answer within {LIMIT_S} s"
+    except Exception as e:  # noqa: BLE001  (any other exception is a finding)
+        return f"running it: {type(e).__name__}: {e}"
 
 
-def _parse_verify_roundtrip(data: str | bytes, path: str) -> str | None:
+def _parse_verify_roundtrip(data: str | bytes, path: str) -> tuple[gc.Graph, str | None]:
     if isinstance(data, bytes):
         with open(path, "wb") as f:
             f.write(data)
@@ -138,14 +152,15 @@ def _parse_verify_roundtrip(data: str | bytes, path: str) -> str | None:
     gc.verify(graph)
     text = gc.print_ir(graph)
     again = gc.print_ir(gc.parse(text))
-    return None if again == text else "parse(print(g)) prints differently"
+    return graph, None if again == text else "parse(print(g)) prints differently"
 
 
 def run(seed: int, count: int | None = None) -> Figures:
     """``count`` inputs (default 10,000), a third of each kind."""
     count = 10_000 if count is None else count
     figs = Figures("parser", "fuzzed IR inputs: only ParseError/VerifyError, no hang "
-                   f"(limit {LIMIT_S:g} s each), verified ones round-trip", seed=seed)
+                   f"(limit {LIMIT_S:g} s each); verified ones round-trip and run on numpy "
+                   "(no pass, default pipeline) or raise a GraphcError", seed=seed)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     seeds = _seeds(rng, max(2, min(30, count // 100)))
@@ -158,7 +173,7 @@ def run(seed: int, count: int | None = None) -> Figures:
             kind = kinds[i % len(kinds)]
             data = KINDS[kind](rng, seeds)
             tally[kind] = int(tally[kind]) + 1  # type: ignore[call-overload]
-            problem = check_input(data, path)
+            problem = check_input(data, path, run=True)
             if problem is not None:
                 figs.fail(f"{kind} input {i}: {problem}: {data[:200]!r}")
                 what = f"failed: {problem.split(':')[0]}"

@@ -34,13 +34,21 @@ class Val:
 
 @dataclass
 class RandomGraph:
-    """A built graph: its placeholders, the outputs to compare (results, loss, gradients)."""
+    """A built graph: its placeholders, the outputs to compare (results, loss, gradients),
+    and at most one parameter updated by a gradient step (with its initial value)."""
 
     graph: gc.Graph
     inputs: list[gc.Tensor]
     outputs: list[gc.Tensor]
     feeds: list[np.ndarray]
     steps: list[str] = field(default_factory=list)
+    updates: list[tuple[gc.Tensor, gc.Tensor]] = field(default_factory=list)
+    initial: list[np.ndarray] = field(default_factory=list)  # the updated parameters' values
+
+    def reset(self) -> None:
+        """Give every updated parameter its initial value again."""
+        for (p, _), value in zip(self.updates, self.initial, strict=True):
+            p.value = value.copy()
 
 
 class Builder:
@@ -49,15 +57,24 @@ class Builder:
     def __init__(self, rng: np.random.Generator, dtype: str) -> None:
         self.rng, self.dtype = rng, dtype
         self.pool: list[Val] = []
-        self.leaves: list[gc.Tensor] = []
+        self.leaves: list[gc.Tensor] = []  # placeholders and the parameter: d loss / d each
+        self.inputs: list[gc.Tensor] = []
         self.feeds: list[np.ndarray] = []
+        self.param: tuple[gc.Tensor, np.ndarray] | None = None
         self.steps: list[str] = []
 
     # -- leaves and picks ------------------------------------------------------------------
     def leaf(self, shape: tuple[int, ...]) -> Val:
-        t = gc.placeholder(f"x{len(self.leaves)}", shape, self.dtype)
+        """A new placeholder, or (once per graph, half the time) a parameter."""
+        value = self.rng.uniform(-2.0, 2.0, shape).astype(self.dtype)
+        if self.param is None and self.rng.random() < 0.5:
+            t = gc.parameter(f"p{len(self.leaves)}", value.copy())
+            self.param = (t, value)
+        else:
+            t = gc.placeholder(f"x{len(self.leaves)}", shape, self.dtype)
+            self.inputs.append(t)
+            self.feeds.append(value)
         self.leaves.append(t)
-        self.feeds.append(self.rng.uniform(-2.0, 2.0, shape).astype(self.dtype))
         return self.add(t, 2.0)
 
     def add(self, t: gc.Tensor, bound: float) -> Val:
@@ -347,4 +364,9 @@ def random_graph(seed: int, dtype: str, max_steps: int = 8) -> RandomGraph:
         results = [b.pool[-1].t] + ([b.pool[-2].t] if len(b.pool) > 1 else [])
         loss = sum(gc.sum(r * b.const_like(tuple(int(d) for d in r.shape))) for r in results)
         grads = gc.grad(loss, b.leaves, disconnected="zero")
-    return RandomGraph(g, list(b.leaves), [*results, loss, *grads], b.feeds, b.steps)
+        updates, initial = [], []
+        if b.param is not None:  # a gradient step: p <- p - 0.1 * d loss / d p
+            p, value = b.param
+            updates = [(p, p - grads[b.leaves.index(p)] * 0.1)]
+            initial = [value]
+    return RandomGraph(g, b.inputs, [*results, loss, *grads], b.feeds, b.steps, updates, initial)
