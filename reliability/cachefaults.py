@@ -68,11 +68,25 @@ def _unreadable(path: Path, rng: np.random.Generator) -> None:
     path.chmod(0)
 
 
+def _dir_is_file(path: Path, rng: np.random.Generator) -> None:
+    shutil.rmtree(path)
+    path.write_bytes(b"not a directory")
+
+
+def _dir_read_only(path: Path, rng: np.random.Generator) -> None:
+    path.chmod(stat.S_IRUSR | stat.S_IXUSR)
+
+
 FAULTS: dict[str, Callable[[Path, np.random.Generator], None]] = {
     "flip": _flip, "truncate": _truncate, "empty": _empty, "directory": _directory,
     "symlink-other": _symlink_other, "symlink-dangling": _symlink_dangling,
     "symlink-loop": _symlink_loop, "unreadable": _unreadable,
 }
+# faults of the cache directory itself (GRAPHC_CACHE_DIR names a file, or a read-only dir)
+DIR_FAULTS: dict[str, Callable[[Path, np.random.Generator], None]] = {
+    "dir-is-file": _dir_is_file, "dir-read-only": _dir_read_only,
+}
+DIR = "."  # the file name that stands for the directory in a fault case
 
 
 def _command() -> list[str]:
@@ -116,6 +130,7 @@ def fault_cases(warm: Path, rng: np.random.Generator, sample: int | None) -> lis
     """(file name, fault) for every file of the warm cache and every fault, or ``sample`` of
     them drawn at random."""
     every = [(name, f) for name in _entries(warm) for f in FAULTS]
+    every += [(DIR, f) for f in DIR_FAULTS]
     if sample is None or sample >= len(every):
         return every
     return [every[int(i)] for i in sorted(rng.choice(len(every), sample, replace=False))]
@@ -125,7 +140,7 @@ def run_fault(warm: Path, work: Path, name: str, fault: str, rng: np.random.Gene
     """Damage ``name`` in a copy of the warm cache; two processes in turn must be right."""
     cache = work / f"{name}.{fault}"
     shutil.copytree(warm, cache, symlinks=True)
-    FAULTS[fault](cache / name, rng)
+    {**FAULTS, **DIR_FAULTS}[fault](cache / name, rng)
     problems = []
     for attempt in ("damaged", "after rewrite"):
         problem = outcome(start(cache))
@@ -149,6 +164,9 @@ def run_race(work: Path, index: int) -> list[str]:
 
 
 def _remove(path: Path) -> None:
+    if not path.is_dir():
+        path.unlink()
+        return
     for p in [path, *path.rglob("*")]:
         if not p.is_symlink():
             p.chmod(stat.S_IRWXU)
