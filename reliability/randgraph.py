@@ -1,126 +1,24 @@
 """Random graphs built through the public API (gc.*), with their gradients and feeds.
 
-A graph draws leaves (placeholders) of small static shapes and applies random steps: safe
-elementwise math, broadcasting binaries, comparisons feeding ``where``, reductions, matmul,
-shape ops, the softmax family and conv/pool. Domains are kept where results are finite and
-comparable: logarithms, roots and divisions see ``|x| + c``, powers a positive base, and a
-value whose magnitude estimate grows past a bound is squashed with tanh before exp/square.
+A graph draws leaves (placeholders, at most one parameter) of small static shapes and applies
+random steps: safe elementwise math, broadcasting binaries, comparisons feeding ``where``,
+reductions, matmul, shape ops, the softmax family, conv/pool and moresteps.py's ops. Domains
+are kept where results are finite and comparable: logarithms, roots and divisions see
+``|x| + c``, powers a positive base, and a value whose magnitude estimate grows past a bound is
+squashed with tanh before exp/square.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 import graphc as gc
+from reliability.builder import BIG, Builder, RandomGraph, Val
+from reliability.moresteps import MORE_STEPS
 
-MAX_ELEMENTS = 2048
-BIG = 30.0  # magnitude above which a value is squashed before growing ops
-
-
-@dataclass
-class Val:
-    """A tensor of the graph and a rough bound on its magnitude (to keep values finite)."""
-
-    t: gc.Tensor
-    bound: float
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.t.shape)
-
-
-@dataclass
-class RandomGraph:
-    """A built graph: its placeholders, the outputs to compare (results, loss, gradients),
-    and at most one parameter updated by a gradient step (with its initial value)."""
-
-    graph: gc.Graph
-    inputs: list[gc.Tensor]
-    outputs: list[gc.Tensor]
-    feeds: list[np.ndarray]
-    steps: list[str] = field(default_factory=list)
-    updates: list[tuple[gc.Tensor, gc.Tensor]] = field(default_factory=list)
-    initial: list[np.ndarray] = field(default_factory=list)  # the updated parameters' values
-
-    def reset(self) -> None:
-        """Give every updated parameter its initial value again."""
-        for (p, _), value in zip(self.updates, self.initial, strict=True):
-            p.value = value.copy()
-
-
-class Builder:
-    """The state of one random graph being built (inside ``with graph``)."""
-
-    def __init__(self, rng: np.random.Generator, dtype: str) -> None:
-        self.rng, self.dtype = rng, dtype
-        self.pool: list[Val] = []
-        self.leaves: list[gc.Tensor] = []  # placeholders and the parameter: d loss / d each
-        self.inputs: list[gc.Tensor] = []
-        self.feeds: list[np.ndarray] = []
-        self.param: tuple[gc.Tensor, np.ndarray] | None = None
-        self.steps: list[str] = []
-
-    # -- leaves and picks ------------------------------------------------------------------
-    def leaf(self, shape: tuple[int, ...]) -> Val:
-        """A new placeholder, or (once per graph, half the time) a parameter."""
-        value = self.rng.uniform(-2.0, 2.0, shape).astype(self.dtype)
-        if self.param is None and self.rng.random() < 0.5:
-            t = gc.parameter(f"p{len(self.leaves)}", value.copy())
-            self.param = (t, value)
-        else:
-            t = gc.placeholder(f"x{len(self.leaves)}", shape, self.dtype)
-            self.inputs.append(t)
-            self.feeds.append(value)
-        self.leaves.append(t)
-        return self.add(t, 2.0)
-
-    def add(self, t: gc.Tensor, bound: float) -> Val:
-        v = Val(t, bound)
-        if int(np.prod(v.shape)) <= MAX_ELEMENTS:
-            self.pool.append(v)
-        return v
-
-    def pick(self, rank: int | None = None) -> Val:
-        cands = [v for v in self.pool if rank is None or len(v.shape) == rank]
-        if not cands:
-            return self.leaf(self.shape(rank if rank is not None else 2))
-        recent = cands[-4:] if self.rng.random() < 0.7 else cands
-        return recent[int(self.rng.integers(len(recent)))]
-
-    def shape(self, rank: int) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.rng.integers(1, 6, rank))
-
-    def tame(self, v: Val, limit: float = BIG) -> Val:
-        """v, or tanh(v) when its magnitude estimate exceeds ``limit``."""
-        return v if v.bound <= limit else Val(gc.tanh(v.t), 1.0)
-
-    def partner(self, a: Val) -> Val:
-        """A value whose shape broadcasts with a's: from the pool, or a new leaf."""
-        fits = [v for v in self.pool if v is not a and _broadcasts(v.shape, a.shape)]
-        if fits and self.rng.random() < 0.6:
-            return fits[int(self.rng.integers(len(fits)))]
-        shape = list(a.shape)
-        for i in range(len(shape)):
-            if self.rng.random() < 0.3:
-                shape[i] = 1
-        drop = int(self.rng.integers(0, len(shape) + 1)) if self.rng.random() < 0.3 else 0
-        return self.leaf(tuple(shape[drop:]))
-
-    def const_like(self, shape: tuple[int, ...]) -> gc.Tensor:
-        return gc.constant(self.rng.uniform(-1.0, 1.0, shape).astype(self.dtype))
-
-
-def _broadcasts(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
-    try:
-        return np.broadcast_shapes(small, big) == big
-    except ValueError:
-        return False
-
-
-# -- steps: each takes the builder and adds one value (or more) to its pool ----------------
+# -- steps: each takes the builder and adds one value to its pool, returns its label -----
 UNARY: dict[str, tuple[Callable[[gc.Tensor], gc.Tensor], Callable[[float], float]]] = {
     "neg": (gc.neg, lambda b: b),
     "abs": (gc.abs, lambda b: b),
@@ -348,6 +246,7 @@ def step_conv(b: Builder) -> str:
 STEPS: list[tuple[Callable[[Builder], str], float]] = [
     (step_unary, 3.0), (step_binary, 3.0), (step_compare, 1.0), (step_reduce, 1.5),
     (step_matmul, 1.0), (step_shape, 2.0), (step_softmax, 1.0), (step_conv, 0.7),
+    *MORE_STEPS,
 ]
 
 
