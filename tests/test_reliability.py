@@ -11,7 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reliability import cachefaults, checkpoints, clicases, difffuzz, parserfuzz, runner
+import graphc as gc
+from reliability import (
+    cachefaults,
+    checkpoint_child,
+    checkpoints,
+    clicases,
+    difffuzz,
+    parserfuzz,
+    runner,
+)
 from reliability.figures import Figures
 
 SEED = 0
@@ -28,6 +37,12 @@ def test_differential_fuzzing() -> None:
     assert figs.cases == 60 and figs.details["runs"] == 60
 
 
+def test_parser_fuzzing() -> None:
+    figs = parserfuzz.run(SEED, 500)
+    assert_clean(figs)
+    assert figs.details["accepted"] > 0  # some mutations stay valid and round-trip
+
+
 def test_cache_faults() -> None:
     figs = cachefaults.run(SEED, count=1, sample=4)
     assert_clean(figs)
@@ -38,6 +53,10 @@ def test_checkpoint_kills() -> None:
     figs = checkpoints.run(SEED, 3)
     assert_clean(figs)
     assert figs.details["loaded"] == 3
+
+
+def test_cli_bad_inputs() -> None:
+    assert_clean(clicases.run())
 
 
 # -- the harness itself: its checks see what they must see --------------------------------
@@ -69,3 +88,13 @@ def test_runner_rejects_unknown_sections(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         runner.main(["--only", "fuzz,nope"])
     assert "unknown section(s) nope" in capsys.readouterr().err
+
+
+def test_checkpoint_check_sees_mixed_states(tmp_path: Path) -> None:
+    ps = checkpoint_child.params()
+    gc.save(tmp_path / "whole.npz", ps)
+    assert checkpoints.check_file(tmp_path / "whole.npz") == (0, None)
+    ps[0].value = np.ones_like(ps[0].value)
+    gc.save(tmp_path / "mixed.npz", ps)
+    k, problem = checkpoints.check_file(tmp_path / "mixed.npz")
+    assert k is None and problem is not None and problem.startswith("mixed states")
