@@ -84,7 +84,9 @@ class Builder:
         return recent[int(self.rng.integers(len(recent)))]
 
     def shape(self, rank: int) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.rng.integers(1, 6, rank))
+        """Mostly tiny dims; sometimes (rank <= 2) up to 47, past vector widths and GEMM tiles."""
+        high = 48 if rank <= 2 and self.rng.random() < 0.2 else 6
+        return tuple(int(d) for d in self.rng.integers(1, high, rank))
 
     def tame(self, v: Val, limit: float = BIG) -> Val:
         """v, or tanh(v) when its magnitude estimate exceeds ``limit``."""

@@ -122,7 +122,7 @@ def step_matmul(b: Builder) -> str:
     if rank == 0:
         a = b.tame(b.pick(2), 4.0)
         rank = 2
-    k, n = a.shape[-1], int(b.rng.integers(1, 6))
+    k, n = a.shape[-1], int(b.rng.integers(1, 6 if b.rng.random() < 0.7 else 40))
     other = (k, n) if rank != 3 or b.rng.random() < 0.5 else (a.shape[0], k, n)
     if rank > 3:
         other = (k, n)
