@@ -13,7 +13,7 @@ MAX_ELEMENTS = 2048
 BIG = 30.0  # magnitude above which a value is squashed before growing ops
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: Tensor == builds an elementwise node
 class Val:
     """A tensor of the graph and a rough bound on its magnitude (to keep values finite)."""
 

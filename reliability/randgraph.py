@@ -264,8 +264,9 @@ def random_graph(seed: int, dtype: str, max_steps: int = 8) -> RandomGraph:
         loss = sum(gc.sum(r * b.const_like(tuple(int(d) for d in r.shape))) for r in results)
         grads = gc.grad(loss, b.leaves, disconnected="zero")
         updates, initial = [], []
-        if b.param is not None:  # a gradient step: p <- p - 0.1 * d loss / d p
-            p, value = b.param
-            updates = [(p, p - grads[b.leaves.index(p)] * 0.1)]
+        if b.param is not None:  # a gradient step: w <- w - 0.1 * d loss / d w
+            w, value = b.param
+            i = [t is w for t in b.leaves].index(True)  # by identity: Tensor == is elementwise
+            updates = [(w, w - grads[i] * 0.1)]
             initial = [value]
     return RandomGraph(g, b.inputs, [*results, loss, *grads], b.feeds, b.steps, updates, initial)
