@@ -32,9 +32,9 @@ def assert_clean(figs: Figures) -> None:
 
 
 def test_differential_fuzzing() -> None:
-    figs = difffuzz.run(SEED, 30)  # 30 graphs, each in float32 and float64
+    figs = difffuzz.run(SEED, 60)  # 30 graphs in float32, 30 in float64
     assert_clean(figs)
-    assert figs.cases == 60 and figs.details["runs"] == 60
+    assert figs.cases == 60 and figs.details["f32"] == figs.details["f64"] == 30
 
 
 def test_parser_fuzzing() -> None:
