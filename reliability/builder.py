@@ -71,7 +71,7 @@ class Builder:
         return self.add(t, 2.0)
 
     def add(self, t: gc.Tensor, bound: float) -> Val:
-        v = Val(t, bound)
+        v = Val(t, min(float(bound), 1e30))
         if int(np.prod(v.shape)) <= MAX_ELEMENTS:
             self.pool.append(v)
         return v
