@@ -68,3 +68,34 @@ def test_merged_fused_node_leaves_its_unused_ops_behind() -> None:
         bodies = list(_bodies(g))
         assert len(bodies) == 1, gc.print_ir(g)
         assert [n.op.name for n in bodies[0].body.nodes].count("neg") == 0, gc.print_ir(g)
+
+
+def _log_softmax(shape: tuple[int, ...]) -> gc.Graph:
+    dims = ",".join(map(str, shape))
+    return gc.parse(f"""graph @g(%x: f32[{dims}]) -> (f32[{dims}]) {{
+  %0 = log_softmax %x {{axis = 1}} : f32[{dims}]
+  %1 = exp %0 : f32[{dims}]
+  return %1
+}}
+""")
+
+
+def test_log_softmax_is_expanded_into_fused_kernels_with_the_same_numbers() -> None:
+    import numpy as np
+
+    from graphc.backends.numpy.interpreter import run_graph
+    from graphc.ops.shape import runtime_dims
+
+    x = np.linspace(-3, 3, 20, dtype=np.float32).reshape(4, 5)
+    fused = PassManager("fuse").run(_log_softmax((4, 5)))
+    ops = [n.op.name for n in fused.nodes]
+    assert "log_softmax" not in ops and "fused_reduce" in ops, ops
+    with runtime_dims({}):
+        got = run_graph(fused, [x])[0]
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(got, e / e.sum(axis=1, keepdims=True), rtol=1e-6)
+
+
+def test_log_softmax_over_an_empty_axis_is_not_expanded() -> None:
+    fused = PassManager("fuse").run(_log_softmax((4, 0)))
+    assert "log_softmax" in [n.op.name for n in fused.nodes]

@@ -99,6 +99,7 @@ def check_plan(graph: Graph, plan) -> int:
     for v, s in arena:
         assert s.nbytes == v.type.dtype.np.itemsize * int(np.prod(v.type.concrete(plan.dims)))
         assert s.offset is not None and s.offset + s.nbytes <= plan.arena_bytes
+    _check_totals(graph, plan)
     shared = 0
     for i, (u, su) in enumerate(arena):
         for v, sv in arena[i + 1 :]:
@@ -112,6 +113,18 @@ def check_plan(graph: Graph, plan) -> int:
                 f"{u} and {v} share bytes while both alive ({lu.start}..{lu.end}, " \
                 f"{lv.start}..{lv.end})\n{plan}"
     return shared
+
+
+def _check_totals(graph: Graph, plan) -> None:
+    """The plan's figures recomputed: every result that owns memory (views and constants do
+    not) counted once without reuse; the peak covers at least the arena."""
+    def nbytes(v: Value) -> int:
+        return v.type.dtype.np.itemsize * int(np.prod(v.type.concrete(plan.dims)))
+
+    unplanned = sum(nbytes(v) for n in graph.nodes for v in n.outputs
+                    if n.op.name != "constant" and plan.slots[v].kind != "view")
+    assert plan.unplanned_bytes == unplanned
+    assert plan.peak_bytes >= plan.arena_bytes
 
 
 def _plan(graph: Graph, dims: dict[str, int] | None = None):
