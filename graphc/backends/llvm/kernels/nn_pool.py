@@ -20,9 +20,14 @@ from typing import Any, NamedTuple
 from llvmlite import ir
 
 from graphc import ops
-from graphc.backends.llvm.irgen.basics import FM, I64, Arith, declare_intrinsic, i64, value_type
+from graphc.backends.llvm.irgen.basics import FM, I64, Arith, i64, value_type
 from graphc.backends.llvm.irgen.loops import View, fill, load, loop_nest, store
-from graphc.backends.llvm.kernels.nn_pool_tiles import max_pool_grad_vector, max_pool_vector
+from graphc.backends.llvm.kernels.nn_pool_tiles import (
+    max_pool_grad_vector,
+    max_pool_vector,
+    max_pool_windows_grad_vector,
+    max_pool_windows_vector,
+)
 from graphc.backends.llvm.kernels.reduce import accumulate, identity
 from graphc.backends.llvm.kernels.table import KernelCtx, kernel
 
@@ -119,23 +124,21 @@ def _pool(k: KernelCtx, kind: str) -> None:
     b, x, out = k.b, k.ins[0], k.outs[0]
     if out.size == 0:
         return
-    tiled = tiles(k.attrs)
-    if kind == "max" and tiled is not None:
-        max_pool(k, tiled)
-        return
     a = k.scalar([x.dtype], x.dtype).arith()
+    if kind == "max":
+        tiled = tiles(k.attrs)
+        if tiled is not None:
+            max_pool(k, tiled)
+        else:
+            max_pool_windows_vector(k, a, x, out)
+        return
     pool, fx, fo = _Pool.of(k, x), _flat(x), _flat(out)
-    pad = a.c(-math.inf if kind == "max" else 0.0)
-    maximum = declare_intrinsic(a.module, "maximum", a.ty, [a.ty, a.ty])
-    is_max = kind == "max"
-    init = identity("max" if is_max else "sum", x.dtype)
     with pool.windows(out.shape) as win:
-        with accumulate(b, pool.taps, init) as (t, cell):
+        with accumulate(b, pool.taps, identity("sum", x.dtype)) as (t, cell):
             at, ok = pool.tap(win, t)
-            v = a.select(ok, load(b, fx, b.add(win.base, at)), pad)
-            cell[0] = b.call(maximum, [cell[0], v]) if is_max else b.fadd(cell[0], v, flags=FM)
-        result = cell[0] if is_max else a.div(cell[0], a.c(float(pool.taps)))
-        store(b, fo, win.at, result)
+            v = a.select(ok, load(b, fx, b.add(win.base, at)), a.c(0.0))
+            cell[0] = b.fadd(cell[0], v, flags=FM)
+        store(b, fo, win.at, a.div(cell[0], a.c(float(pool.taps))))
 
 
 kernel(ops.max_pool2d)(lambda k: _pool(k, "max"))
@@ -153,15 +156,13 @@ def _pool_grad(k: KernelCtx, x: View | None, gy: View, gx: View) -> None:
     if gy.size == 0:
         return
     a = k.scalar([gy.dtype], gy.dtype).arith()
+    if x is not None:
+        max_pool_windows_grad_vector(k, a, x, gy, gx)
+        return
     pool, fgy, fgx = _Pool.of(k, gx), _flat(gy), _flat(gx)
     with pool.windows(gy.shape) as win:
-        g = load(b, fgy, win.at)
-        if x is None:
-            share = a.div(g, a.c(float(pool.taps)))
-            _spread(pool, fgx, win, lambda t: share)
-        else:
-            best = _window_first_max(pool, a, _flat(x), win)
-            _spread(pool, fgx, win, lambda t: a.select(b.icmp_signed("==", t, best), g, a.c(0.0)))
+        share = a.div(load(b, fgy, win.at), a.c(float(pool.taps)))
+        _spread(pool, fgx, win, lambda t: share)
 
 
 def _window_first_max(pool: _Pool, a: Arith, x: View, win: _Win) -> ir.Value:

@@ -64,20 +64,25 @@ class _Rows:
         splat = b.shuffle_vector(first, ir.Constant(vt, None), ir.Constant(vt, [0] * n))
         return b.icmp_unsigned("<", ir.Constant(vt, list(range(n))), splat)
 
-    def load(self, ptr: ir.Value, at: ir.Value, mask: ir.Value, n: int, fill: float) -> ir.Value:
+    def load(self, ptr: ir.Value, at: ir.Value, mask: ir.Value, n: int, fill: float,
+             inbounds: bool = True) -> ir.Value:
+        """Masked load of n elements at ptr + at (masked-off lanes: fill). ``inbounds=False``
+        when the first element may lie outside the buffer (a window in the padding)."""
         vt = self.vec(n)
         fn = _declare(self.a.module, f"masked.load.v{n}{_short(self.a)}.p0", vt,
                       [ptr.type, mask.type, vt])
-        return self.b.call(fn, [self._at(ptr, at), mask, self.splat(fill, n)])
+        return self.b.call(fn, [self._at(ptr, at, inbounds), mask, self.splat(fill, n)])
 
-    def store(self, ptr: ir.Value, at: ir.Value, mask: ir.Value, value: ir.Value) -> None:
+    def store(self, ptr: ir.Value, at: ir.Value, mask: ir.Value, value: ir.Value,
+              inbounds: bool = True) -> None:
+        """Masked store of ``value`` at ptr + at."""
         n = value.type.count
         fn = _declare(self.a.module, f"masked.store.v{n}{_short(self.a)}.p0", ir.VoidType(),
                       [value.type, ptr.type, mask.type])
-        self.b.call(fn, [value, self._at(ptr, at), mask])
+        self.b.call(fn, [value, self._at(ptr, at, inbounds), mask])
 
-    def _at(self, ptr: ir.Value, at: ir.Value) -> ir.Value:
-        return self.b.gep(ptr, [at], inbounds=True, source_etype=self.a.ty)
+    def _at(self, ptr: ir.Value, at: ir.Value, inbounds: bool) -> ir.Value:
+        return self.b.gep(ptr, [at], inbounds=inbounds, source_etype=self.a.ty)
 
     def split(self, wide: ir.Value) -> list[ir.Value]:
         """The kw tap vectors of a loaded tap row (lane l of tap j: element j + kw*l)."""
@@ -191,3 +196,121 @@ def max_pool_grad_vector(k: KernelCtx, a: Arith, x: View, gy: View, gx: View,
             r.store(gx.ptr, b.add(row0, i64(i * w)), wide_mask, r.join(kept) if kw > 1
                     else kept[0])
 
+
+
+# --- any window, stride and padding -----------------------------------------------------------
+@dataclass(frozen=True)
+class _Windows:
+    """A general pool's geometry: tap (i, j) of the lanes of a step is one strided row segment."""
+
+    r: _Rows
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+
+    @property
+    def wide(self) -> int:
+        """Elements of one tap's load: lane l reads element stride_w * l."""
+        return self.stride[1] * self.r.lanes
+
+    def row(self, p: ir.Value, oh: ir.Value, i: int) -> tuple[ir.Value, ir.Value]:
+        """(element offset of input row ih of plane p, clamped into the image; whether ih is)."""
+        b, (h, w) = self.r.b, self.r.hw
+        ih = b.add(b.mul(oh, i64(self.stride[0])), i64(i - self.padding[0]))
+        ok = b.and_(b.icmp_signed(">=", ih, i64(0)), b.icmp_signed("<", ih, i64(h)))
+        return b.add(b.mul(p, i64(h * w)), b.mul(b.select(ok, ih, i64(0)), i64(w))), ok
+
+    def tap_mask(self, col0: ir.Value, j: int, row_ok: ir.Value) -> tuple[ir.Value, ir.Value]:
+        """(input column of element 0 of tap j's load, the mask of its elements in the image)."""
+        b, n = self.r.b, self.wide
+        base = b.add(b.mul(col0, i64(self.stride[1])), i64(j - self.padding[1]))
+        iota = ir.Constant(ir.VectorType(I32, n), list(range(n)))
+        inside = b.and_(b.icmp_signed(">=", iota, _splat_i32(b, b.neg(base), n)),
+                        b.icmp_signed("<", iota, _splat_i32(b, b.sub(i64(self.r.hw[1]), base), n)))
+        none = ir.Constant(inside.type, [0] * n)
+        return base, b.select(row_ok, inside, none)
+
+    def pick(self, wide: ir.Value) -> ir.Value:
+        """Lane l = element stride_w * l."""
+        s, n = self.stride[1], self.r.lanes
+        if s == 1:
+            return wide
+        order = ir.Constant(ir.VectorType(I32, n), [s * m for m in range(n)])
+        return self.r.b.shuffle_vector(wide, ir.Constant(wide.type, None), order)
+
+    def place(self, lanes: ir.Value, zero: ir.Value) -> ir.Value:
+        """The inverse of pick: lane l at element stride_w * l, zeros between."""
+        s, n = self.stride[1], self.r.lanes
+        if s == 1:
+            return lanes
+        order = [e // s if e % s == 0 else n for e in range(self.wide)]
+        return self.r.b.shuffle_vector(lanes, zero, ir.Constant(ir.VectorType(I32, self.wide),
+                                                                order))
+
+    def taps(self, x: ir.Value, p: ir.Value, oh: ir.Value, col0: ir.Value) -> list[ir.Value]:
+        """Every tap's lanes in row-major tap order; taps in the padding read -inf."""
+        r, out = self.r, []
+        for i in range(r.kernel[0]):
+            row, ok = self.row(p, oh, i)
+            for j in range(r.kernel[1]):
+                base, mask = self.tap_mask(col0, j, ok)
+                at = r.b.add(row, base)
+                out.append(self.pick(r.load(x, at, mask, self.wide, -math.inf, False)))
+        return out
+
+
+def _splat_i32(b: ir.IRBuilder, x: ir.Value, n: int) -> ir.Value:
+    vt = ir.VectorType(I32, n)
+    first = b.insert_element(ir.Constant(vt, None), b.trunc(x, I32), ir.Constant(I32, 0))
+    return b.shuffle_vector(first, ir.Constant(vt, None), ir.Constant(vt, [0] * n))
+
+
+def _windows(k: KernelCtx, a: Arith, x: View, out_shape: tuple[int, ...]) -> _Windows:
+    at = k.attrs
+    kernel = tuple(at["kernel_size"])
+    r = _Rows.of(k, a, x, out_shape, kernel)  # type: ignore[arg-type]
+    return _Windows(r, tuple(at["stride"] or kernel), tuple(at["padding"]))  # type: ignore[arg-type]
+
+
+def max_pool_windows_vector(k: KernelCtx, a: Arith, x: View, out: View) -> None:
+    """out = max over each window, folded in row-major tap order from -inf (padding: -inf)."""
+    win = _windows(k, a, x, out.shape)
+    r = win.r
+    maximum = _declare(a.module, f"maximum.v{r.lanes}{_short(a)}", r.vec(r.lanes),
+                       [r.vec(r.lanes)] * 2)
+    with _walk(r, out.shape[0] * out.shape[1]) as (p, oh, s):
+        out_at, _, valid = _offsets(r, p, oh, s)
+        acc = r.splat(-math.inf, r.lanes)
+        for tap in win.taps(x.ptr, p, oh, r.b.mul(s, i64(r.lanes))):
+            acc = r.b.call(maximum, [acc, tap])
+        r.store(out.ptr, out_at, r.mask(valid, r.lanes, 1), acc)
+
+
+def max_pool_windows_grad_vector(k: KernelCtx, a: Arith, x: View, gy: View, gx: View) -> None:
+    """gx += gy at each window's first maximum (gx zeroed before).
+
+    Per element the additions come in the scalar kernel's window order: a step's lanes are
+    adjacent windows of one output row, and only taps of one tap row can share an element, the
+    later window through the smaller tap column; so tap columns are applied in falling order.
+    """
+    win = _windows(k, a, x, gy.shape)
+    r = win.r
+    b, n, (kh, kw) = r.b, r.lanes, r.kernel
+    it, zero = ir.VectorType(I32, n), r.splat(0.0, n)
+    every = ir.Constant(ir.VectorType(I32, win.wide), [e % win.stride[1] for e in range(win.wide)])
+    with _walk(r, gy.shape[0] * gy.shape[1]) as (p, oh, s):
+        out_at, _, valid = _offsets(r, p, oh, s)
+        col0 = b.mul(s, i64(n))
+        g = r.load(gy.ptr, out_at, r.mask(valid, n, 1), n, 0.0)
+        where = _first_max(r, win.taps(x.ptr, p, oh, col0))
+        ours = b.and_(r.mask(valid, win.wide, win.stride[1]),
+                      b.icmp_signed("==", every, ir.Constant(every.type, [0] * win.wide)))
+        for i in range(kh):
+            row, ok = win.row(p, oh, i)
+            for j in reversed(range(kw)):
+                base, mask = win.tap_mask(col0, j, ok)
+                mask = b.and_(mask, ours)
+                kept = b.select(b.icmp_signed("==", where, ir.Constant(it, [i * kw + j] * n)),
+                                g, zero)
+                at = b.add(row, base)
+                old = r.load(gx.ptr, at, mask, win.wide, 0.0, False)
+                r.store(gx.ptr, at, mask, b.fadd(old, win.place(kept, zero)), False)
