@@ -120,9 +120,10 @@ MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
 }
 
 
-def export(name: str, path: str, shape: tuple[int, ...] | None = None, seed: int = 0) -> \
-        np.ndarray:
-    """Build ``name`` with random weights, export it to ``path``; returns a sample input."""
+def export(name: str, path: str, shape: tuple[int, ...] | None = None, seed: int = 0,
+           dynamic_batch: bool = False) -> np.ndarray:
+    """Build ``name`` with random weights, export it to ``path`` (``dynamic_batch``: axis 0
+    of the input and output is the symbolic dim N); returns a sample input."""
     build, default = MODELS[name]
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -133,7 +134,8 @@ def export(name: str, path: str, shape: tuple[int, ...] | None = None, seed: int
     torch.backends.mha.set_fastpath_enabled(False)  # the fused kernel has no ONNX export
     with torch.no_grad():
         torch.onnx.export(model, (x,), path, opset_version=17, dynamo=False,
-                          input_names=["x"], output_names=["y"])
+                          input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}} if dynamic_batch else None)
     return x.numpy()
 
 

@@ -23,6 +23,7 @@ from graphc.ir.graph import Graph, Value
 from graphc.ir.loc import Loc
 from graphc.onnx import ops_math, ops_nn, ops_shape  # noqa: F401  (fill the table)
 from graphc.onnx.errors import StaticInputError, UnsupportedError, require_onnx
+from graphc.onnx.symbolic import CONSUMERS, FOLDERS, SymShape
 from graphc.onnx.table import CONVERTERS, DTYPES, ONNX_TYPE_NAMES, NodeContext
 from graphc.ops import core
 from graphc.ops.evaluate import run_node
@@ -185,6 +186,9 @@ class _Importer:
     def _output(self, name: str) -> Tensor:
         if name not in self.env:
             raise GraphcError(f"ONNX graph output {name!r} is computed by no node")
+        if isinstance(self.env[name], SymShape):
+            raise UnsupportedError(f"ONNX graph output {name!r} is a shape with symbolic dims "
+                                   f"{list(self.env[name].dims)}; graphc outputs are tensors")
         return self.env[name]
 
     # -- nodes -----------------------------------------------------------------------------
@@ -197,6 +201,8 @@ class _Importer:
             raise ctx.fail("this op_type is not supported")
         ins = [self._input(ctx, n) for n in node.input]
         start = len(self.graph.nodes)
+        if any(isinstance(i, SymShape) for i in ins) and node.op_type not in CONSUMERS:
+            conv = self._fold_symbolic
         try:
             out = conv(ctx, *ins)
         except StaticInputError as e:
@@ -223,6 +229,17 @@ class _Importer:
         for node in body.node:
             self.convert(node)
         return [self._output(o.name) for o in body.output]
+
+    def _fold_symbolic(self, ctx: NodeContext, *ins: Any) -> Tensor | SymShape:
+        """A shape op on symbolic dims, folded on the dims (see graphc.onnx.symbolic)."""
+        fold = FOLDERS.get(ctx.node.op_type)
+        args = [i if i is None or isinstance(i, SymShape) else self.known.get(i.ir) for i in ins]
+        if fold is None or any(a is None and i is not None for a, i in zip(args, ins,
+                                                                            strict=True)):
+            raise ctx.fail("an input depends on symbolic dims (a Shape of a tensor whose "
+                           "shape has symbols) in a way graphc does not fold")
+        out = SymShape(np.asarray(fold(ctx, *args), dtype=object))
+        return out if out.symbolic else constant(out.dims.astype(np.int64))
 
     def _static_hint(self, e: StaticInputError) -> StaticInputError:
         """The error naming the ONNX input to fix, when one feeds the value directly."""

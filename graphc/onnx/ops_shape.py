@@ -9,7 +9,9 @@ import numpy as np
 from graphc.frontend import functional as fn
 from graphc.frontend.api import constant
 from graphc.frontend.tensor import Tensor
+from graphc.ir.types import dim_prod
 from graphc.onnx.ops_math import like
+from graphc.onnx.symbolic import SymShape
 from graphc.onnx.table import DTYPES, NodeContext, converts
 
 INT64_MAX = 2**63 - 1
@@ -54,10 +56,11 @@ def _castlike(ctx: NodeContext, x: Tensor, other: Tensor) -> Tensor:
 
 
 @converts("Shape")
-def _shape(ctx: NodeContext, x: Tensor) -> Tensor:
-    shape = _static_shape(ctx, x)
+def _shape(ctx: NodeContext, x: Tensor) -> Tensor | SymShape:
+    shape = list(x.shape)
     start, end = ctx.attr("start", 0), ctx.attr("end", len(shape))
-    return constant(np.asarray(shape[start:end], np.int64))
+    out = SymShape(np.asarray(shape[start:end], dtype=object))
+    return out if out.symbolic else constant(np.asarray(shape[start:end], np.int64))
 
 
 @converts("Size")
@@ -67,7 +70,7 @@ def _size(ctx: NodeContext, x: Tensor) -> Tensor:
 
 @converts("Reshape")
 def _reshape(ctx: NodeContext, x: Tensor, shape: Tensor) -> Tensor:
-    want = ctx.ints(shape, "shape")
+    want = ctx.dims(shape, "shape")
     if not ctx.attr("allowzero", 0):
         want = [x.shape[i] if d == 0 else d for i, d in enumerate(want)]
     return fn.reshape(x, tuple(want))
@@ -77,8 +80,7 @@ def _reshape(ctx: NodeContext, x: Tensor, shape: Tensor) -> Tensor:
 def _flatten(ctx: NodeContext, x: Tensor) -> Tensor:
     axis = ctx.attr("axis", 1)
     axis = axis + x.ndim if axis < 0 else axis
-    head = int(np.prod(_static_shape(ctx, x)[:axis])) if axis else 1
-    return fn.reshape(x, (head, -1))
+    return fn.reshape(x, (dim_prod(tuple(x.shape[:axis])), dim_prod(tuple(x.shape[axis:]))))
 
 
 @converts("Transpose")
@@ -147,8 +149,20 @@ def _gather_elements(ctx: NodeContext, x: Tensor, idx: Tensor) -> Tensor:
 
 @converts("Expand")
 def _expand(ctx: NodeContext, x: Tensor, shape: Tensor) -> Tensor:
-    want = tuple(np.broadcast_shapes(tuple(_static_shape(ctx, x)), tuple(ctx.ints(shape))))
+    want = _broadcast(ctx, list(x.shape), ctx.dims(shape))
     return x if want == tuple(x.shape) else fn.broadcast_to(x, want)
+
+
+def _broadcast(ctx: NodeContext, a: list, b: list) -> tuple:
+    """NumPy's broadcast of two shapes whose dims may be symbolic."""
+    rank = max(len(a), len(b))
+    a, b = [1] * (rank - len(a)) + a, [1] * (rank - len(b)) + b
+    out = []
+    for p, q in zip(a, b, strict=True):
+        if p != q and 1 not in (p, q):
+            raise ctx.fail(f"cannot broadcast {a} with {b}")
+        out.append(q if p == 1 else p)
+    return tuple(out)
 
 
 @converts("Tile")
@@ -214,7 +228,10 @@ def _constant_of_shape(ctx: NodeContext, shape: Tensor) -> Tensor:
     value = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)
     if value.dtype not in [d.np for d in DTYPES.values()]:
         raise ctx.fail(f"unsupported dtype {value.dtype}")
-    return constant(np.full(ctx.ints(shape, "shape"), value[0], value.dtype), value.dtype)
+    dims = ctx.dims(shape, "shape")
+    if all(isinstance(d, int) for d in dims):
+        return constant(np.full(dims, value[0], value.dtype), value.dtype)
+    return fn.broadcast_to(constant(value[0], value.dtype), tuple(dims))
 
 
 @converts("Range")

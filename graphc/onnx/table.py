@@ -77,6 +77,14 @@ class NodeContext:
         v = self.static(x, what)
         return None if v is None else [int(i) for i in np.asarray(v).reshape(-1)]
 
+    def dims(self, x: Any, what: str = "shape") -> list:
+        """A shape input's entries: ints, or symbolic dims when it came from Shape."""
+        from graphc.onnx.symbolic import SymShape
+
+        if isinstance(x, SymShape):
+            return list(x.dims.reshape(-1))
+        return self.ints(x, what)
+
     def dtype(self, onnx_type: int) -> DType:
         if onnx_type not in DTYPES:
             raise self.fail(f"unsupported dtype {ONNX_TYPE_NAMES.get(onnx_type, onnx_type)}")

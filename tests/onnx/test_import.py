@@ -142,3 +142,35 @@ def test_missing_onnx_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
     with pytest.raises(gc.GraphcError, match=r"graphc\[onnx\]"):
         load("whatever.onnx")
+
+
+def _flatten_batch(extra_nodes=(), out="shape"):
+    c = numpy_helper.from_array
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+             helper.make_node("Unsqueeze", ["n", "zero1"], ["n1"]),
+             helper.make_node("Mul", ["n1", "two"], ["n2"]),
+             helper.make_node("Concat", ["n2", "minus1"], ["shape"], axis=0),
+             *extra_nodes,
+             helper.make_node("Reshape", ["x", out], ["y"])]
+    inits = [c(np.array(0, np.int64), "zero"), c(np.array([0], np.int64), "zero1"),
+             c(np.array([2], np.int64), "two"), c(np.array([-1], np.int64), "minus1")]
+    return _model(nodes, [_vi("x", ["N", 4, 3])], [_vi("y", ["M", 6])], inits)
+
+
+def test_symbolic_shape_subgraph_is_folded():
+    model = load(_flatten_batch())
+    assert [n.op.name for n in model.graph.nodes] == ["reshape"]
+    assert model.graph.nodes[0].attrs["shape"] == ("2*N", 6)
+    run = model.compile(backend="numpy")
+    for n in (1, 3):
+        x = np.arange(n * 12, dtype=np.float32).reshape(n, 4, 3)
+        np.testing.assert_array_equal(run(x)[0], x.reshape(2 * n, 6))
+
+
+def test_symbolic_arithmetic_graphc_cannot_express():
+    add = helper.make_node("Add", ["shape", "one"], ["bad"], name="plus")
+    m = _flatten_batch([add], out="bad")
+    m.graph.initializer.append(numpy_helper.from_array(np.array([1, 0], np.int64), "one"))
+    with pytest.raises(UnsupportedError, match=r"'plus' \(Add, opset 18\): Add of the symbolic"):
+        load(m)

@@ -24,3 +24,19 @@ def test_exported_model_matches_onnxruntime(name, shape, backend, tmp_path):
     (got,) = graphc.onnx.load(path).compile(backend=backend)(x)
     assert got.shape == want.shape
     assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
+
+
+def test_symbolic_batch(tmp_path):
+    """Exported with a dynamic batch axis: the importer folds the Shape -> Gather -> Mul ->
+    Concat -> Reshape chains on the symbolic dim N; one compile runs two batch sizes."""
+    path = str(tmp_path / "enc.onnx")
+    onnx_models.export("transformer_encoder", path, (2, 5, 128), dynamic_batch=True)
+    model = graphc.onnx.load(path)
+    assert model.graph.inputs[0].type.shape == ("N", 5, 128)
+    run = model.compile(backend="numpy")
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for n in (1, 3):
+        x = np.random.default_rng(n).normal(size=(n, 5, 128)).astype(np.float32)
+        (want,) = sess.run(None, {"x": x})
+        (got,) = run(x)
+        assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
