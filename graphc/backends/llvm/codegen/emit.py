@@ -75,6 +75,7 @@ def generate(
 
 
 ENTRY_ATTRIBUTES = ("optnone", "noinline")
+KERNEL_ATTRIBUTES = ("noinline",)
 WORKERS_SYMBOL = "graphc_workers"  # i64: threads each forked kernel may use (adaptive.py)
 
 
@@ -315,7 +316,8 @@ class ModuleEmitter:
         # Kept out of the entry function: inlining every call would make one huge function,
         # whose optimization and codegen grow faster than linearly (and a kernel's loop nest
         # dwarfs the cost of the call).
-        fn.attributes.add("noinline")
+        for attr in KERNEL_ATTRIBUTES:
+            fn.attributes.add(attr)
         for arg, loc in zip(fn.args, locs, strict=False):
             if locs.count(loc) == 1 and loc.kind != "const":
                 arg.add_attribute("noalias")
