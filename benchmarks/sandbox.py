@@ -49,7 +49,7 @@ from benchmarks.harness import (
 
 # Workload modules a worker may load (never an arbitrary import taken from argv).
 MODULES = ("benchmarks.w1_mlp", "benchmarks.w2_cnn", "benchmarks.w3_elementwise",
-           "benchmarks.w7_transformer")
+           "benchmarks.w6_lstm", "benchmarks.w7_transformer")
 REPO = Path(__file__).resolve().parent.parent
 
 

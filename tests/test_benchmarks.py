@@ -28,7 +28,7 @@ from benchmarks.hostinfo import require
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLES = ["W1: MLP", "M1: peak memory", "W2: CNN", "W3: sigmoid", "W4: first-call latency",
-          "W7: encoder layer"]
+          "W6: LSTM", "W7: encoder layer"]
 
 
 def _table_rows(text: str, title: str) -> list[list[str]]:
