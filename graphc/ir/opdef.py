@@ -130,6 +130,9 @@ class OpDef:
     - ``check_bound(shapes, attrs)``: the shape rule's checks that need sizes, run again at
       call time on the operands' concrete shapes once symbolic dims are bound (a max over an
       axis of size B, called with B = 0); raises ShapeError. None: nothing to check.
+    - ``prune(node, used)``: a copy of the node computing only the results at indices ``used``
+      (and those it cannot drop), with the old -> new result index map; None: keep the node.
+      DCE calls it on nodes with unread results (a scan's stacked outputs nobody reads).
     Cost: ``cost(node, in_shapes, out_shapes)``: the floating-point operations of one
     application for concrete shapes (the profiler's FLOPs; rules in graphc/ops/_cost.py).
     """
@@ -158,6 +161,7 @@ class OpDef:
     batch_split: dict[int, int] | None = None
     cost: Callable[..., float] | None = None
     check_bound: Callable[[Sequence[tuple[int, ...]], Attrs], None] | None = None
+    prune: Callable[..., Any] | None = None
     doc: str = ""
 
     def check_attrs(self, attrs: Attrs, in_types: Sequence[TensorType]) -> Attrs:

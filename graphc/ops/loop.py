@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from graphc.ir.errors import DTypeError, GraphcError, ShapeError
-from graphc.ir.graph import Graph
+from graphc.ir.graph import Graph, Node, make_node
 from graphc.ir.opdef import Attrs, AttrSpec, OpDef, register
 from graphc.ir.types import TensorType
 from graphc.ops.evaluate import run_node
@@ -146,11 +146,25 @@ def _cost(node, ins, outs) -> float:
     return total * (steps if isinstance(steps, int) else 1)
 
 
+def _prune(node: Node, used: Sequence[int]) -> tuple[Node, dict[int, int]] | None:
+    """The scan without the stacked outputs nobody reads (carries always stay)."""
+    nc = node.attrs["carries"]
+    keep = list(range(nc)) + [k for k in used if k >= nc]
+    if len(keep) == len(node.outputs):
+        return None
+    old = node.body
+    body = Graph(old.name)  # type: ignore[union-attr]
+    body.inputs, body.nodes = list(old.inputs), list(old.nodes)  # type: ignore[union-attr]
+    body.outputs = [old.outputs[k] for k in keep]  # type: ignore[union-attr]
+    new = make_node(node.op, node.inputs, dict(node.attrs), node.loc, body)
+    return new, {k: i for i, k in enumerate(keep)}
+
+
 scan = register(OpDef(
     "scan", "loop", _rule, _kernel, arity=None, has_body=True, region_body=True,
     attrs={"carries": AttrSpec("int"), "sequences": AttrSpec("int"),
            "length": AttrSpec("dims", ()), "reverse": AttrSpec("bool", False),
            "checkpoint": AttrSpec("bool", False)},
-    canon=_canon, vjp=scan_vjp, cost=_cost, check_bound=_bound,
+    canon=_canon, vjp=scan_vjp, cost=_cost, check_bound=_bound, prune=_prune,
     doc="a loop: the body once per step along axis 0, carries threaded through",
 ))

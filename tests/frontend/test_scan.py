@@ -206,3 +206,24 @@ def test_length_zero_bound_at_call_time() -> None:
         f = gc.function([x], [final])
     with pytest.raises(gc.ShapeError, match="length 0"):
         f(np.zeros((0, 2), np.float32))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dce_drops_unread_stacked_outputs(backend: str) -> None:
+    """After gc.grad the forward scan also stacks residuals; a function of the forward alone
+    drops them (and the ys nobody reads), keeping the numbers."""
+    g, _ = _rnn_graph("float64", "T")
+    with g:
+        x, m, h0 = g.inputs
+        scan_node = next(n for n in g.nodes if n.op.name == "scan")
+        h, acc = (gc.Tensor(v, g) for v in scan_node.outputs[:2])
+        gc.grad(gc.sum(h * h), [gc.Tensor(p, g) for p in g.params])
+        assert len(scan_node.outputs) > 3  # carries, ys, then what the backward reads
+        f = gc.function([gc.Tensor(v, g) for v in (x, m, h0)], [h, acc], backend=backend)
+    head = next(line for line in f.ir().splitlines() if " = scan " in line)
+    assert head.split(" = ")[0].count("%") == 2, head  # only the two carries are left
+    feeds = [_rand(3, 2, 3, dtype=np.float64), np.abs(_rand(3, 2, 4, dtype=np.float64)),
+             _rand(2, 4, dtype=np.float64)]
+    want = _rnn_graph("float64", 3, unroll=3)[1](*feeds)
+    for a, b in zip(f(*feeds), want[:2], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
