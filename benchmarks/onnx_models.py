@@ -162,12 +162,61 @@ def check(name: str, backends: list[str], shape: tuple[int, ...] | None = None) 
     return lines
 
 
+BENCH = (("resnet18", (1, 3, 224, 224)), ("resnet18", (16, 3, 224, 224)),
+         ("transformer_encoder", (16, 64, 128)))
+
+
+def _median_ms(f: Callable[[], object], repeat: int) -> float:
+    f()  # warm
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))
+
+
+def bench(repeat: int, threads: int) -> list[str]:
+    """W8: graphc llvm vs onnxruntime (``threads`` intra-op threads), median ms per call, and
+    graphc's cold import+compile time (a fresh cache directory)."""
+    import onnxruntime as ort
+
+    import graphc.onnx
+
+    lines = [f"W8 (median of {repeat}; onnxruntime intra_op_num_threads={threads})"]
+    for name, shape in BENCH:
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, f"{name}.onnx")
+            x = export(name, path, shape)
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+            os.environ["GRAPHC_CACHE_DIR"] = os.path.join(d, "cache")
+            t0 = time.perf_counter()
+            run = graphc.onnx.load(path).compile(backend="llvm")
+            run(x)
+            cold = time.perf_counter() - t0
+            ms_g = _median_ms(lambda run=run, x=x: run(x), repeat)
+            ms_o = _median_ms(lambda sess=sess, x=x: sess.run(None, {"x": x}), repeat)
+            lines.append(f"{name:20s} {list(shape)!s:18s} graphc {ms_g:8.1f} ms  onnxruntime "
+                         f"{ms_o:8.1f} ms  ratio {ms_g / ms_o:5.2f}  graphc cold import+compile"
+                         f"+first call {cold:.1f} s")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.onnx_models", description=__doc__)
     p.add_argument("--backend", nargs="+", default=["numpy", "llvm"])
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--bench", action="store_true", help="W8: time graphc llvm vs onnxruntime")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    if args.bench:
+        for line in bench(args.repeat, args.threads):
+            print(line, flush=True)
+        return 0
     for name in args.models:
         for line in check(name, args.backend):
             print(line, flush=True)

@@ -211,6 +211,9 @@ class _Importer:
             raise
         except GraphcError as e:
             raise type(e)(f"{ctx.where}: {e}") from None
+        except (TypeError, ValueError, KeyError, IndexError) as e:  # a malformed node
+            raise GraphcError(f"{ctx.where}: cannot import this node (missing or malformed "
+                              f"attributes or inputs?): {type(e).__name__}: {e}") from None
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         for i, name in enumerate(node.output):
             if not name:

@@ -174,3 +174,10 @@ def test_symbolic_arithmetic_graphc_cannot_express():
     m.graph.initializer.append(numpy_helper.from_array(np.array([1, 0], np.int64), "one"))
     with pytest.raises(UnsupportedError, match=r"'plus' \(Add, opset 18\): Add of the symbolic"):
         load(m)
+
+
+def test_malformed_node_is_a_graphc_error():
+    m = _model([helper.make_node("MaxPool", ["x"], ["y"], name="pool")],  # no kernel_shape
+               [_vi("x", [1, 1, 4, 4])], [_vi("y", [1, 1, 2, 2])])
+    with pytest.raises(gc.GraphcError, match=r"'pool' \(MaxPool, opset 18\): cannot import"):
+        load(m)
