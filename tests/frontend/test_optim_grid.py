@@ -183,3 +183,36 @@ def test_every_option_changes_the_trajectory(name: str) -> None:
         if len(diff) == 1 and not np.allclose(finals[i], finals[j], rtol=1e-12, atol=1e-14):
             matters.add(diff[0])
     assert matters == varied, f"{name}: options that never change anything: {varied - matters}"
+
+
+# options just outside their documented ranges (momentum and betas in [0, 1), dampening and
+# alpha in [0, 1], the rest >= 0), and just inside
+OUT_OF_RANGE = [
+    ("SGD", {"momentum": 1.0}), ("SGD", {"momentum": -0.1}), ("SGD", {"weight_decay": -0.1}),
+    ("SGD", {"momentum": 0.5, "dampening": 1.01}), ("SGD", {"lr": -0.1}),
+    ("AdaGrad", {"lr_decay": -0.1}), ("AdaGrad", {"eps": -1e-9}),
+    ("AdaGrad", {"initial_accumulator_value": -0.1}), ("AdaGrad", {"weight_decay": -0.1}),
+    ("RMSprop", {"momentum": 1.0}), ("RMSprop", {"alpha": 1.01}), ("RMSprop", {"eps": -1e-9}),
+    ("RMSprop", {"weight_decay": -0.1}),
+    ("Adam", {"betas": (1.0, 0.999)}), ("Adam", {"betas": (0.9, 1.0)}), ("Adam", {"eps": -1.0}),
+    ("Adam", {"weight_decay": -0.1}), ("AdamW", {"betas": (0.9, 1.5)}),
+]
+IN_RANGE = [
+    ("SGD", {"momentum": 0.99, "dampening": 1.0}), ("RMSprop", {"alpha": 1.0, "momentum": 0.99}),
+    ("Adam", {"betas": (0.0, 0.999)}), ("AdaGrad", {"lr_decay": 0.0, "eps": 0.0}),
+]
+
+
+@pytest.mark.parametrize(("name", "kw"), OUT_OF_RANGE, ids=[_id(p) for p in OUT_OF_RANGE])
+def test_option_out_of_range_raises(name: str, kw: dict) -> None:
+    with gc.Graph("range"):
+        w = gc.parameter("w", W0.copy())
+        with pytest.raises(gc.GraphcError, match="must be in"):
+            GRIDS[name][0]([w], **{"lr": 0.1, **kw})
+
+
+@pytest.mark.parametrize(("name", "kw"), IN_RANGE, ids=[_id(p) for p in IN_RANGE])
+def test_option_at_the_edge_of_its_range_is_accepted(name: str, kw: dict) -> None:
+    with gc.Graph("range"):
+        w = gc.parameter("w", W0.copy())
+        GRIDS[name][0]([w], **{"lr": 0.1, **kw})
