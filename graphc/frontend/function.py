@@ -277,7 +277,8 @@ def function(
 ) -> Function:
     """Compile a callable computing ``outputs`` from ``inputs``, applying ``updates`` after.
 
-    ``passes``: a pipeline ("canonicalize,cse,fold,dce,fuse,memplan" by default; [] runs none);
+    ``passes``: a pipeline (DEFAULT_PIPELINE, "canonicalize,cse,hoist,fold,dce,fuse,memplan", by
+    default; [] runs none);
     print_after_all, print_after=[names], print_changed_only, verify_each and pass_stream go to
     the pass manager, the other options to the backend.
     """

@@ -133,6 +133,8 @@ class OpDef:
     - ``prune(node, used)``: a copy of the node computing only the results at indices ``used``
       (and those it cannot drop), with the old -> new result index map; None: keep the node.
       DCE calls it on nodes with unread results (a scan's stacked outputs nobody reads).
+    - ``invariant_args(node)``: the body arguments that hold the same value in every run of
+      the body (a scan's captures): ``hoist`` moves body ops that read only those out of the loop.
     Cost: ``cost(node, in_shapes, out_shapes)``: the floating-point operations of one
     application for concrete shapes (the profiler's FLOPs; rules in graphc/ops/_cost.py).
     """
@@ -162,6 +164,7 @@ class OpDef:
     cost: Callable[..., float] | None = None
     check_bound: Callable[[Sequence[tuple[int, ...]], Attrs], None] | None = None
     prune: Callable[..., Any] | None = None
+    invariant_args: Callable[..., Sequence[int]] | None = None
     doc: str = ""
 
     def check_attrs(self, attrs: Attrs, in_types: Sequence[TensorType]) -> Attrs:

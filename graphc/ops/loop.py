@@ -160,11 +160,16 @@ def _prune(node: Node, used: Sequence[int]) -> tuple[Node, dict[int, int]] | Non
     return new, {k: i for i, k in enumerate(keep)}
 
 
+def _captures(node: Node) -> range:
+    return range(node.attrs["carries"] + node.attrs["sequences"], len(node.inputs))
+
+
 scan = register(OpDef(
     "scan", "loop", _rule, _kernel, arity=None, has_body=True, region_body=True,
     attrs={"carries": AttrSpec("int"), "sequences": AttrSpec("int"),
            "length": AttrSpec("dims", ()), "reverse": AttrSpec("bool", False),
            "checkpoint": AttrSpec("bool", False)},
     canon=_canon, vjp=scan_vjp, cost=_cost, check_bound=_bound, prune=_prune,
+    invariant_args=_captures,
     doc="a loop: the body once per step along axis 0, carries threaded through",
 ))

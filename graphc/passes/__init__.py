@@ -5,7 +5,7 @@ work on Graphs and Values: they import support, ir, ops and analysis, never a ba
 frontend (support <- ir <- ops <- analysis <- {passes, backends} <- frontend <- cli).
 """
 
-from graphc.passes import canonicalize, cse, dce, fold, fuse, memplan  # noqa: F401  (register)
+from graphc.passes import canonicalize, cse, dce, fold, fuse, hoist, memplan  # noqa: F401
 from graphc.passes.manager import DEFAULT_PIPELINE, PASSES, PassManager, run_pipeline
 
 __all__ = ["DEFAULT_PIPELINE", "PASSES", "PassManager", "run_pipeline"]

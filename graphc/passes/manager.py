@@ -22,7 +22,7 @@ from graphc.passes import pipeline_cache
 
 PassFn = Callable[[Graph], Graph]
 
-DEFAULT_PIPELINE = "canonicalize,cse,fold,dce,fuse,memplan"
+DEFAULT_PIPELINE = "canonicalize,cse,hoist,fold,dce,fuse,memplan"
 PASSES: dict[str, PassFn] = {}
 IN_REGIONS: set[str] = set()  # passes the manager also runs inside region bodies (scan)
 

@@ -227,3 +227,25 @@ def test_dce_drops_unread_stacked_outputs(backend: str) -> None:
     want = _rnn_graph("float64", 3, unroll=3)[1](*feeds)
     for a, b in zip(f(*feeds), want[:2], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hoist_moves_loop_invariant_ops_out(backend: str) -> None:
+    """A captured weight's transpose and scaling run once, before the loop."""
+    u = _rand(4, 4, dtype=np.float64) * 0.5
+    with gc.Graph("licm"):
+        x = gc.placeholder("x", ("T", 4), "float64")
+        up = gc.parameter("u", u)
+        final, ys = gc.scan(lambda h, xt: (gc.tanh(h @ (gc.transpose(up) * 0.5) + xt), h),
+                            gc.constant(np.zeros(4)), x)
+        f = gc.function([x], [final, ys], backend=backend)
+    outer, body = f.ir().split("^(", 1)
+    assert "transpose" in outer and "transpose" not in body
+    xv = _rand(6, 4, dtype=np.float64)
+    h, hs = np.zeros(4), []
+    for t in range(6):
+        hs.append(h)
+        h = np.tanh(h @ (u.T * 0.5) + xv[t])
+    got = f(xv)
+    np.testing.assert_allclose(got[0], h, rtol=1e-12)
+    np.testing.assert_allclose(got[1], np.stack(hs), rtol=1e-12)
