@@ -19,9 +19,9 @@ from graphc.frontend.function import function
 from graphc.frontend.tensor import Tensor
 from graphc.ir.clone import extract
 from graphc.ir.errors import GraphcError
-from graphc.ir.graph import Graph, Value
+from graphc.ir.graph import Graph, Value, current_graph
 from graphc.ir.loc import Loc
-from graphc.onnx import ops_math, ops_nn, ops_shape  # noqa: F401  (fill the table)
+from graphc.onnx import ops_control, ops_math, ops_nn, ops_shape  # noqa: F401  (the table)
 from graphc.onnx.errors import StaticInputError, UnsupportedError, require_onnx
 from graphc.onnx.symbolic import CONSUMERS, FOLDERS, SymShape
 from graphc.onnx.table import CONVERTERS, DTYPES, ONNX_TYPE_NAMES, NodeContext
@@ -200,7 +200,8 @@ class _Importer:
         if conv is None:
             raise ctx.fail("this op_type is not supported")
         ins = [self._input(ctx, n) for n in node.input]
-        start = len(self.graph.nodes)
+        graph = current_graph() or self.graph  # a loop body while Scan traces one
+        start = len(graph.nodes)
         if any(isinstance(i, SymShape) for i in ins) and node.op_type not in CONSUMERS:
             conv = self._fold_symbolic
         try:
@@ -223,12 +224,14 @@ class _Importer:
             self.env[name] = outs[i]
         self.count += 1
         where = Loc(self.source, self.count, f"{node.op_type} {node.name or node.output[0]}")
-        for n in self.graph.nodes[start:]:
+        for n in graph.nodes[start:]:
             n.loc = where
-        self._evaluate(start)
+        self._evaluate(graph, start)
 
-    def subgraph(self, body: Any) -> list[Tensor]:
-        """Convert a branch's nodes into this graph (they see the outer names)."""
+    def subgraph(self, body: Any, bind: dict[str, Tensor] | None = None) -> list[Tensor]:
+        """Convert a branch's or loop body's nodes where the graph is being built (they see
+        the outer names; ``bind`` gives the body's own inputs)."""
+        self.env.update(bind or {})
         for node in body.node:
             self.convert(node)
         return [self._output(o.name) for o in body.output]
@@ -274,9 +277,9 @@ class _Importer:
         return out
 
     # -- import-time values ----------------------------------------------------------------
-    def _evaluate(self, start: int) -> None:
+    def _evaluate(self, graph: Graph, start: int) -> None:
         """Run each new node whose operands are all known (small results only)."""
-        for n in self.graph.nodes[start:]:
+        for n in graph.nodes[start:]:
             if n.op is core.constant:
                 self.known[n.output] = n.attrs["value"]
                 continue

@@ -42,7 +42,7 @@ class NodeContext:
 
     def __init__(self, node: Any, opset: int, attrs: dict[str, Any],
                  static: Callable[[Tensor], np.ndarray | None],
-                 subgraph: Callable[[Any], list[Tensor]]) -> None:
+                 subgraph: Callable[..., list[Tensor]]) -> None:
         self.node = node
         self.subgraph = subgraph  # converts a GraphProto attribute in the enclosing scope
         self.opset = opset

@@ -181,3 +181,22 @@ def test_malformed_node_is_a_graphc_error():
                [_vi("x", [1, 1, 4, 4])], [_vi("y", [1, 1, 2, 2])])
     with pytest.raises(gc.GraphcError, match=r"'pool' \(MaxPool, opset 18\): cannot import"):
         load(m)
+
+
+def test_scan_maps_onto_gc_scan():
+    """A running sum: state s, scan input rows of x; outputs the final s and every s."""
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s_in", "row"], ["s_out"]),
+         helper.make_node("Mul", ["s_out", "w"], ["y"])], "body",
+        [_vi("s_in", [3]), _vi("row", [3])], [_vi("s_out", [3]), _vi("y", [3])])
+    node = helper.make_node("Scan", ["s0", "x"], ["s", "ys"], body=body, num_scan_inputs=1,
+                            scan_input_directions=[1])
+    w = numpy_helper.from_array(np.array([1, 2, 3], np.float32), "w")  # captured from outside
+    model = load(_model([node], [_vi("s0", [3]), _vi("x", [4, 3])],
+                        [_vi("s", [3]), _vi("ys", [4, 3])], [w]))
+    assert "scan" in [n.op.name for n in model.graph.nodes]
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    s, ys = model.compile(backend="numpy")(np.ones(3, np.float32), x)
+    sums = 1 + np.cumsum(x[::-1], axis=0)  # scan_input_directions=[1]: last row first
+    np.testing.assert_allclose(s, sums[-1])
+    np.testing.assert_allclose(ys, sums * [1, 2, 3])
