@@ -6,6 +6,7 @@ Parameters per layer k, named as torch's state_dict (``<name>.weight_ih_l0`` ...
 (LSTM i, f, g, o; GRU r, z, n with the reset gate applied to ``W_hn h + b_hn``). Input
 [T, B, I] (``batch_first``: [B, T, I]); initial states [L, B, H] (zeros if omitted).
 A call returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``) as torch does.
+``checkpoint=True``: gradients save only the carries per step and recompute the cell.
 
 Each layer is one ``gc.scan``: the input projection of every step is one matmul before the
 loop, and the transposed recurrent weight is computed once and captured.
@@ -65,8 +66,10 @@ class _Recurrent(Layer):
     states = 1  # LSTM: 2 (h and c)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 batch_first: bool = False, name: str | None = None, seed: Seed = None) -> None:
+                 batch_first: bool = False, name: str | None = None, seed: Seed = None,
+                 checkpoint: bool = False) -> None:
         super().__init__(name, seed)
+        self.checkpoint = checkpoint  # gradients recompute each step from the saved carries
         for what, v in (("input_size", input_size), ("hidden_size", hidden_size),
                         ("num_layers", num_layers)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -118,7 +121,8 @@ class _Recurrent(Layer):
             w_hh, b_hh = fn.transpose(p["weight_hh"]), p["bias_hh"]
             cell = self.cell()
             final, seq = scan(lambda c, xt, cell=cell, w=w_hh, b=b_hh: cell(c, xt, w, b),
-                              self._initial(seq, state, layer), xp)
+                              self._initial(seq, state, layer), xp,
+                              checkpoint=self.checkpoint)
             finals.append(final)
         out = fn.transpose(seq, (1, 0, 2)) if self.batch_first else seq
         if self.states == 1:
@@ -133,8 +137,9 @@ class RNN(_Recurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", batch_first: bool = False, name: str | None = None,
-                 seed: Seed = None) -> None:
-        super().__init__(input_size, hidden_size, num_layers, batch_first, name, seed)
+                 seed: Seed = None, checkpoint: bool = False) -> None:
+        super().__init__(input_size, hidden_size, num_layers, batch_first, name, seed,
+                         checkpoint)
         acts = {"tanh": fn.tanh, "relu": fn.relu}
         if nonlinearity not in acts:
             raise GraphcError(f"rnn nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")

@@ -107,3 +107,24 @@ def test_bad_input_shape() -> None:
             gc.nn.GRU(3, 5)(x)
     with pytest.raises(gc.GraphcError, match="nonlinearity"):
         gc.nn.RNN(3, 5, nonlinearity="sigmoid")
+
+
+def test_checkpoint_gives_the_same_gradients() -> None:
+    """checkpoint=True saves only (h, c) per step and recomputes the cell: same numbers."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((T, B, I))
+    grads = []
+    for checkpoint in (False, True):
+        with gc.Graph("ck"):
+            xp = gc.placeholder("x", x.shape, "float64")
+            layer = gc.nn.LSTM(I, H, name="lstm", seed=3, checkpoint=checkpoint)
+            out, (h, c) = layer(xp)
+            cost = gc.sum(out * out) + gc.sum(c)
+            fwd = next(n for n in xp.graph.nodes if n.op.name == "scan")
+            f = gc.function([xp], gc.grad(cost, [*layer.params, xp]))
+            saved = len(fwd.outputs) - 3  # beyond h, c and the stacked h
+        grads.append((f(x), saved))
+    (plain, saved_plain), (ck, saved_ck) = grads
+    assert saved_ck == 2 < saved_plain
+    for a, b in zip(plain, ck, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
