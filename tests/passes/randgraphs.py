@@ -81,6 +81,23 @@ def _const_first(arg: int, a: gc.Tensor) -> gc.Tensor:
     return [lambda: c - a, lambda: c / p, lambda: c**p][(arg // 3) % 3]()
 
 
+BODY_KINDS = ["unary", "binary", "const", "where", "reduce", "matmul", "softmax", "twice"]
+
+
+def _scan(arg: int, a: gc.Tensor, b: gc.Tensor, w) -> list[gc.Tensor]:
+    """A scan over 3 steps whose body is another random step on (carry, x) that reads the
+    captured parameter w: (final carry, sum of the stacked ys)."""
+    xs = gc.stack([_as_34(a), _as_34(b), _as_34(a) * 0.5], axis=0)
+    kind = BODY_KINDS[arg % len(BODY_KINDS)]
+
+    def body(c: gc.Tensor, xt: gc.Tensor) -> tuple[gc.Tensor, gc.Tensor]:
+        y = _apply(kind, arg // len(BODY_KINDS), [c, xt], w)[-1]
+        return gc.tanh(c + _as_34(y) * 0.5 + gc.sum(w) * 0.01), y
+
+    final, ys = gc.scan(body, _as_34(b) * 1.0, xs, reverse=arg % 2 == 1)
+    return [final, gc.sum(ys, axis=0)]
+
+
 def _apply(kind: str, arg: int, pool: list, w) -> list[gc.Tensor]:
     a, b = pool[arg % len(pool)], pool[(arg * 7 + 3) % len(pool)]
     table = {
@@ -93,12 +110,13 @@ def _apply(kind: str, arg: int, pool: list, w) -> list[gc.Tensor]:
         "matmul": lambda: [gc.matmul(_as_34(a), w)],
         "softmax": lambda: [gc.softmax(_as_34(a), axis=-1)],
         "twice": lambda: [gc.neg(gc.neg(a)) + gc.exp(gc.log(gc.sigmoid(b)))],
+        "scan": lambda: _scan(arg, a, b, w),
     }
     return table[kind]()
 
 
 STEPS = st.lists(st.tuples(st.sampled_from(["unary", "binary", "const", "const-first", "where",
-                                            "reduce", "matmul", "softmax", "twice"]),
+                                            "reduce", "matmul", "softmax", "twice", "scan"]),
                            st.integers(0, 1000)), min_size=1, max_size=14)
 
 

@@ -38,6 +38,8 @@ def test_fused_bodies_have_no_dead_ops(case: Case) -> None:
     note(gc.print_ir(g))
     for node in _bodies(g):
         assert not _dead_ops(node.body), f"{node.op.name} body has dead ops"
+        if node.op.region_body:
+            continue  # a scan's arguments are its carries, steps and captures, read or not
         read = {v for n in node.body.nodes for v in n.inputs} | set(node.body.outputs)
         unread = [a.name for a in node.body.inputs if a not in read]
         assert not unread, f"{node.op.name} body never reads {unread}"
