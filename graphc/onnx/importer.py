@@ -21,7 +21,13 @@ from graphc.ir.clone import extract
 from graphc.ir.errors import GraphcError
 from graphc.ir.graph import Graph, Value, current_graph
 from graphc.ir.loc import Loc
-from graphc.onnx import ops_control, ops_math, ops_nn, ops_shape  # noqa: F401  (the table)
+from graphc.onnx import (  # noqa: F401  (fill the table)
+    ops_control,
+    ops_math,
+    ops_nn,
+    ops_resize,
+    ops_shape,
+)
 from graphc.onnx.errors import StaticInputError, UnsupportedError, require_onnx
 from graphc.onnx.symbolic import CONSUMERS, FOLDERS, SymShape
 from graphc.onnx.table import CONVERTERS, DTYPES, ONNX_TYPE_NAMES, NodeContext

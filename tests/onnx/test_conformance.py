@@ -45,6 +45,7 @@ LLVM_CASES = [
     "test_slice_neg_steps", "test_gather_negative_indices", "test_sce_mean_weight_ii",
     "test_einsum_batch_matmul", "test_mod_mixed_sign_int32", "test_cast_FLOAT_to_DOUBLE",
     "test_scan9_sum",  # Scan -> gc.scan
+    "test_resize_downsample_scales_linear_align_corners",
 ]
 
 
@@ -53,3 +54,9 @@ def test_llvm_cases(case):
     (path,) = conformance.cases(names=[case])
     result, _ = conformance.run_case(path, "llvm")
     assert result.status == "pass", result.reason
+
+
+def test_resize_nearest_and_linear():
+    results = [conformance.run_case(c, "numpy")[0] for c in conformance.cases(["resize"])]
+    assert not [r.case for r in results if r.status == "fail"]
+    assert sum(r.status == "pass" for r in results) >= 18  # nearest and linear, no antialias
