@@ -4,7 +4,8 @@ Parameters per layer k, named as torch's state_dict (``<name>.weight_ih_l0`` ...
 ``weight_ih_l{k}`` [G*H, I], ``weight_hh_l{k}`` [G*H, H], ``bias_ih_l{k}`` and
 ``bias_hh_l{k}`` [G*H], initialized U(-1/sqrt(H), 1/sqrt(H)); gates stacked in torch's order
 (LSTM i, f, g, o; GRU r, z, n with the reset gate applied to ``W_hn h + b_hn``). Input
-[T, B, I] (``batch_first``: [B, T, I]); initial states [L, B, H] (zeros if omitted).
+[T, B, I] (``batch_first``: [B, T, I]); initial states [L*D, B, H] (zeros if omitted);
+``bidirectional``: D = 2, parameters of the reverse direction suffixed ``_reverse``.
 A call returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``) as torch does.
 ``checkpoint=True``: gradients save only the carries per step and recompute the cell.
 
@@ -67,9 +68,10 @@ class _Recurrent(Layer):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  batch_first: bool = False, name: str | None = None, seed: Seed = None,
-                 checkpoint: bool = False) -> None:
+                 checkpoint: bool = False, bidirectional: bool = False) -> None:
         super().__init__(name, seed)
         self.checkpoint = checkpoint  # gradients recompute each step from the saved carries
+        self.directions = ("", "_reverse") if bidirectional else ("",)
         for what, v in (("input_size", input_size), ("hidden_size", hidden_size),
                         ("num_layers", num_layers)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -87,10 +89,12 @@ class _Recurrent(Layer):
         k = 1.0 / np.sqrt(h)
         values = {}
         for layer in range(self.num_layers):
-            fan_in = self.input_size if layer == 0 else h
-            for slot, shape in (("weight_ih", (g, fan_in)), ("weight_hh", (g, h)),
-                                ("bias_ih", (g,)), ("bias_hh", (g,))):
-                values[f"{slot}_l{layer}"] = (rng.uniform(-k, k, shape).astype(dt), True)
+            fan_in = self.input_size if layer == 0 else h * len(self.directions)
+            for suffix in self.directions:
+                for slot, shape in (("weight_ih", (g, fan_in)), ("weight_hh", (g, h)),
+                                    ("bias_ih", (g,)), ("bias_hh", (g,))):
+                    values[f"{slot}_l{layer}{suffix}"] = \
+                        (rng.uniform(-k, k, shape).astype(dt), True)
         return values
 
     def _check(self, x: Tensor) -> None:
@@ -100,7 +104,8 @@ class _Recurrent(Layer):
                              f"got {x.type}")
 
     def _initial(self, x: Tensor, given: Any, layer: int) -> Any:
-        """Layer ``layer``'s initial state(s): from ``given`` [L, B, H] or zeros."""
+        """State row ``layer`` (layer * directions + direction): from ``given`` [L*D, B, H]
+        or zeros."""
         if given is None:
             zero = fn.broadcast_to(fn.zeros_like(x[0, :, :1]), (x.shape[1], self.hidden_size))
             return zero if self.states == 1 else (zero, zero)
@@ -108,22 +113,31 @@ class _Recurrent(Layer):
         picked = tuple(p[layer] for p in parts)
         return picked[0] if self.states == 1 else picked
 
+    def _direction(self, seq: Tensor, init: Any, layer: int, suffix: str) -> tuple[Any, Tensor]:
+        """One direction of one layer: (final state, outputs [T, B, H])."""
+        p = {s: getattr(self, f"{s}_l{layer}{suffix}") for s in
+             ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        xp = seq @ fn.transpose(p["weight_ih"]) + p["bias_ih"]  # every step at once
+        w_hh, b_hh = fn.transpose(p["weight_hh"]), p["bias_hh"]
+        cell = self.cell()
+        return scan(lambda c, xt: cell(c, xt, w_hh, b_hh), init, xp,
+                    reverse=suffix == "_reverse", checkpoint=self.checkpoint)
+
     def __call__(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        """(output [T, B, H] (batch_first: [B, T, H]), final state(s) [L, B, H])."""
+        """(output [T, B, D*H] (batch_first: [B, T, D*H]), final state(s) [L*D, B, H]) with
+        D = 2 if bidirectional (outputs of both directions concatenated, as torch)."""
         self._enter(x)
         self._check(x)
         seq = fn.transpose(x, (1, 0, 2)) if self.batch_first else x
         finals = []
         for layer in range(self.num_layers):
-            p = {s: getattr(self, f"{s}_l{layer}") for s in
-                 ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-            xp = seq @ fn.transpose(p["weight_ih"]) + p["bias_ih"]  # every step at once
-            w_hh, b_hh = fn.transpose(p["weight_hh"]), p["bias_hh"]
-            cell = self.cell()
-            final, seq = scan(lambda c, xt, cell=cell, w=w_hh, b=b_hh: cell(c, xt, w, b),
-                              self._initial(seq, state, layer), xp,
-                              checkpoint=self.checkpoint)
-            finals.append(final)
+            outs = []
+            for d, suffix in enumerate(self.directions):
+                row = layer * len(self.directions) + d
+                final, ys = self._direction(seq, self._initial(seq, state, row), layer, suffix)
+                finals.append(final)
+                outs.append(ys)
+            seq = outs[0] if len(outs) == 1 else fn.concat(outs, axis=-1)
         out = fn.transpose(seq, (1, 0, 2)) if self.batch_first else seq
         if self.states == 1:
             return out, fn.stack(finals, axis=0)
@@ -137,9 +151,9 @@ class RNN(_Recurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", batch_first: bool = False, name: str | None = None,
-                 seed: Seed = None, checkpoint: bool = False) -> None:
+                 seed: Seed = None, checkpoint: bool = False, bidirectional: bool = False) -> None:
         super().__init__(input_size, hidden_size, num_layers, batch_first, name, seed,
-                         checkpoint)
+                         checkpoint, bidirectional)
         acts = {"tanh": fn.tanh, "relu": fn.relu}
         if nonlinearity not in acts:
             raise GraphcError(f"rnn nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")

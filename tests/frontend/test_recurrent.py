@@ -18,6 +18,9 @@ CASES = [
     ("LSTM", {"num_layers": 2}, True, False),
     ("GRU", {}, True, True),
     ("GRU", {"num_layers": 2}, False, False),
+    ("LSTM", {"num_layers": 2, "bidirectional": True}, True, True),
+    ("GRU", {"bidirectional": True}, False, False),
+    ("RNN", {"bidirectional": True}, False, True),
 ]
 
 
@@ -75,7 +78,7 @@ def test_matches_torch(kind: str, kw: dict, batch_first: bool, with_init: bool,
                        backend: str) -> None:
     rng = np.random.default_rng(1)
     x = rng.standard_normal((B, T, I) if batch_first else (T, B, I))
-    layers = kw.get("num_layers", 1)
+    layers = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
     init = None
     if with_init:
         init = [rng.standard_normal((layers, B, H)) for _ in range(2 if kind == "LSTM" else 1)]
