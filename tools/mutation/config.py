@@ -15,7 +15,8 @@ TRAIT_TESTS = ["tests/ops/test_traits.py", "tests/passes/test_operand_order.py",
                "tests/passes/test_fuse.py",
                "tests/passes/test_canonicalize.py", "tests/ops/test_gradients.py", "-k",
                "not vjp"]
-PLAN_TESTS = ["tests/passes/test_memplan_oracle.py", "tests/passes/test_memplan.py",
+PLAN_TESTS = ["tests/analysis/test_packing.py", "tests/passes/test_memplan_oracle.py",
+              "tests/passes/test_memplan.py",
               "tests/analysis", "tests/backends/numpy"]
 PARITY = "tests/backends/llvm/test_parity.py"
 FUSE_TESTS = ["tests/passes/test_fuse.py", "tests/passes/test_fuse_bodies.py",
