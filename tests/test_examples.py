@@ -72,3 +72,13 @@ def test_rnn_digits_short_run() -> None:
     assert "reverse = true" in out
     acc = float(out.rsplit("test accuracy: ", 1)[1].split()[0])
     assert acc > 0.85, out[-500:]
+
+
+def test_char_lstm_first_losses() -> None:
+    """A tiny LSTM for a few steps: validation falls below the unigram baseline, and it samples."""
+    out = run_example_args("char_lstm.py", "--backend", "numpy", "--steps", "30",
+                           "--eval-every", "15", "--hidden", "64", "--sample", "20")
+    val_bits = float(out.split("nats/char = ")[1].split()[0])
+    base_bits = float(out.split("unigram baseline ")[-1].split()[0])
+    assert val_bits < base_bits, out
+    assert "sample:\nThe " in out
