@@ -33,7 +33,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[test,examples]'
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[test,examples,mpi]'
 	touch $(STAMP)
 
 # `make bench`: graphc against its peers (the `bench` extra); writes benchmarks/RESULTS.md.
@@ -43,7 +43,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks --out benchmarks/RESULTS.md
 
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[test,examples,bench]'
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[test,examples,mpi,bench]'
 	touch $(BENCH_STAMP)
 
 # `make reliability`: differential and parser fuzzing, cache faults, killed saves, CLI bad input

@@ -1,6 +1,6 @@
 """graphc: a declarative computation-graph compiler (explicit graphs, symbolic gradients)."""
 
-from graphc import data
+from graphc import data, distributed
 from graphc.frontend import init, nn, optim, random
 from graphc.frontend.api import constant, parameter, placeholder
 from graphc.frontend.function import Function, function
@@ -14,6 +14,7 @@ from graphc.frontend.summary import summary
 from graphc.frontend.tensor import Tensor
 from graphc.ir.errors import (
     BackendError,
+    DistributedError,
     DTypeError,
     GradError,
     GraphcError,
@@ -36,12 +37,13 @@ from graphc.frontend import functional as _functional
 
 __all__ = [
     *_functional.__all__,
-    "BackendError", "NumericsError", "DTypeError", "DType", "Function", "GradError", "Graph",
+    "BackendError", "NumericsError", "DistributedError", "DTypeError", "DType", "Function",
+    "GradError", "Graph",
     "GraphcError",
     "InputError", "ParseError", "ShapeError", "Tensor", "TensorType", "VerifyError", "bool_",
     "constant", "float32", "float64", "function", "int32", "int64", "parameter", "placeholder",
     "print_ir",
     "load_ir", "parse", "save_ir", "scan", "verify",
-    "data", "init", "load", "nn", "optim", "random", "save", "summary",
+    "data", "distributed", "init", "load", "nn", "optim", "random", "save", "summary",
     "GradCheckError", "GradCheckReport", "check_grad", "grad", "jacobian",
 ]

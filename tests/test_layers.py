@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "data": 5,
     "cli": 6,
     "onnx": 6,  # ONNX import/export: builds graphs with the frontend; the CLI's commands use it
+    "distributed": 6,  # MPI launch helpers over the collective ops and the frontend
     "commands": 7,  # subcommands register themselves with graphc.cli
     "__main__": 8,
     "__init__": 8,

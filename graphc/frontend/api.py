@@ -165,7 +165,7 @@ def _captured(operands: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(trace.capture(o) if isinstance(o, Tensor) else o for o in operands)
 
 
-def apply(op: OpDef, *operands: Any, **attrs: Any) -> Any:
+def apply(op: OpDef, /, *operands: Any, **attrs: Any) -> Any:
     """Record ``op`` on operands in their graph; returns a Tensor (tuple for multi-result)."""
     operands = _captured(operands)
     g = _graph_of(op, operands)

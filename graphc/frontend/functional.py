@@ -103,6 +103,17 @@ def cast(x: Any, dtype: Any) -> Tensor:
     return apply(ops.cast, x, dtype=dtype)
 
 
+def allreduce(x: Any, op: str = "sum") -> Tensor:
+    """x combined elementwise over every MPI rank (``op``: sum, mean, max, min); the identity
+    in a single process (canonicalize then drops it)."""
+    return apply(ops.allreduce, x, op=op)
+
+
+def broadcast(x: Any, root: int = 0) -> Tensor:
+    """Rank ``root``'s x on every MPI rank; the identity in a single process."""
+    return apply(ops.broadcast, x, root=root)
+
+
 def _reduction(op: OpDef, doc: str) -> Callable[..., Tensor]:
     def fn(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
         return apply(op, x, axis=axis, keepdims=keepdims)

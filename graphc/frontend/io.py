@@ -8,6 +8,8 @@ assigns, so a failed load changes nothing.
 Names in the file that ``params`` does not ask for are an error by default (``strict=True``,
 as in PyTorch's ``load_state_dict``); ``strict=False`` ignores them, which loads a subset
 (e.g. the model weights out of a checkpoint that also holds optimizer state).
+Under mpiexec rank 0 writes and the others wait; every rank loads (from a file system they
+share), so a run may resume on another number of ranks.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from graphc.frontend.tensor import Tensor
-from graphc.ir.errors import GraphcError
+from graphc.ir.errors import DistributedError, GraphcError
+from graphc.ops import collective
 from graphc.support.files import atomic_file
 
 Params = Sequence[Tensor] | Mapping[str, Tensor]
@@ -43,8 +46,30 @@ def _named(params: Params) -> dict[str, Tensor]:
 
 
 def save(path: str | os.PathLike, params: Params) -> None:
-    """Write the current values of ``params`` to the .npz file ``path`` atomically."""
-    arrays = {name: t.value for name, t in _named(params).items()}
+    """Write the current values of ``params`` to the .npz file ``path`` atomically.
+
+    Under mpiexec only rank 0 writes (data-parallel ranks hold the same values) and the others
+    wait for it; if rank 0 fails, every rank raises."""
+    table = _named(params)
+    comm = collective.world()
+    if comm is None:
+        _write(path, table)
+        return
+    status = np.zeros(1, np.int64)
+    try:
+        if comm.Get_rank() == 0:
+            _write(path, table)
+    except BaseException:
+        status[0] = 1
+        collective.run_collective("broadcast", status, 0)
+        raise
+    collective.run_collective("broadcast", status, 0)
+    if status[0]:
+        raise DistributedError(f"{os.fspath(path)}: rank 0 failed to save the checkpoint")
+
+
+def _write(path: str | os.PathLike, table: dict[str, Tensor]) -> None:
+    arrays = {name: t.value for name, t in table.items()}
     # fsync: on disk before the rename makes it visible; clean: saves of this path that were
     # killed before their rename left temporary files, removed now
     with atomic_file(path, fsync=True, clean=True) as f:

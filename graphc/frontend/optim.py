@@ -9,7 +9,9 @@ construction, so it can be saved with ``gc.save(path, opt.state)``. ``opt.update
 
 The formulas are the ones documented for torch.optim (SGD, Adagrad, RMSprop, Adam, AdamW).
 ``lr`` may be a Python float or a scalar float Tensor (e.g. a parameter you set between epochs
-for a schedule).
+for a schedule). ``distributed=True`` (under ``mpiexec``) starts every rank from rank 0's
+parameters and averages the gradients over the ranks in buckets before the update
+(graphc.frontend.parallel); in one process it changes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from graphc.frontend import functional as fn
-from graphc.frontend import schedules
+from graphc.frontend import parallel, schedules
 from graphc.frontend.nn import parameter_in
 from graphc.frontend.tensor import Tensor
 from graphc.ir.errors import GraphcError
@@ -68,8 +70,12 @@ class Optimizer:
     needs_step = False
     weight_decay = 0.0
 
-    def __init__(self, params: Sequence[Tensor], lr: float | Tensor, name: str | None) -> None:
+    def __init__(self, params: Sequence[Tensor], lr: float | Tensor, name: str | None,
+                 distributed: bool = False) -> None:
         self.params = _check_params(params)
+        self.distributed = bool(distributed)
+        if self.distributed:  # every rank starts from rank 0's weights
+            parallel.broadcast_parameters(self.params)
         self.graph = self.params[0].graph
         if not isinstance(lr, Tensor):
             _check_range("lr", lr, 0.0)
@@ -132,7 +138,7 @@ class Optimizer:
             if not isinstance(g, Tensor) or g.type != p.type or g.graph is not self.graph:
                 raise GraphcError(f"the gradient of {p.name!r} must be a {p.type} tensor of the "
                                   f"parameter's graph, got {g!r}")
-        return grads
+        return parallel.average_gradients(grads) if self.distributed else grads
 
     def rule(self, p: Tensor, g: Tensor, bufs: State, t: Tensor | None) -> tuple[Tensor, State]:
         """The new parameter and new state buffers given gradient ``g`` and step ``t``."""
@@ -160,7 +166,7 @@ class SGD(Optimizer):
 
     def __init__(self, params: Sequence[Tensor], lr: float | Tensor = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0, dampening: float = 0.0,
-                 name: str | None = None) -> None:
+                 name: str | None = None, distributed: bool = False) -> None:
         _check_range("momentum", momentum, 0.0, 1.0)
         _check_range("weight_decay", weight_decay, 0.0)
         _check_range("dampening", dampening, 0.0, 1.0 + 1e-12)
@@ -169,7 +175,7 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = momentum, nesterov
         self.weight_decay, self.dampening = weight_decay, dampening
         self.needs_step = momentum > 0 and dampening > 0  # to tell the first step apart
-        super().__init__(params, lr, name)
+        super().__init__(params, lr, name, distributed)
 
     def slots(self) -> dict[str, float]:
         return {"momentum": 0.0} if self.momentum > 0 else {}
@@ -194,14 +200,15 @@ class AdaGrad(Optimizer):
 
     def __init__(self, params: Sequence[Tensor], lr: float | Tensor = 0.01, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, name: str | None = None) -> None:
+                 eps: float = 1e-10, name: str | None = None,
+                 distributed: bool = False) -> None:
         for key, value in (("lr_decay", lr_decay), ("weight_decay", weight_decay),
                            ("initial_accumulator_value", initial_accumulator_value), ("eps", eps)):
             _check_range(key, value, 0.0)
         self.lr_decay, self.weight_decay, self.eps = lr_decay, weight_decay, eps
         self.initial = initial_accumulator_value
         self.needs_step = lr_decay > 0
-        super().__init__(params, lr, name)
+        super().__init__(params, lr, name, distributed)
 
     def slots(self) -> dict[str, float]:
         return {"sum": self.initial}
@@ -222,14 +229,15 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Sequence[Tensor], lr: float | Tensor = 0.01, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False, name: str | None = None) -> None:
+                 centered: bool = False, name: str | None = None,
+                 distributed: bool = False) -> None:
         _check_range("alpha", alpha, 0.0, 1.0 + 1e-12)
         _check_range("momentum", momentum, 0.0, 1.0)
         _check_range("eps", eps, 0.0)
         _check_range("weight_decay", weight_decay, 0.0)
         self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
         self.momentum, self.centered = momentum, centered
-        super().__init__(params, lr, name)
+        super().__init__(params, lr, name, distributed)
 
     def slots(self) -> dict[str, float]:
         table = {"square_avg": True, "grad_avg": self.centered, "momentum": self.momentum > 0}
@@ -258,13 +266,13 @@ class Adam(Optimizer):
     def __init__(self, params: Sequence[Tensor], lr: float | Tensor = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False,
-                 name: str | None = None) -> None:
+                 name: str | None = None, distributed: bool = False) -> None:
         for key, beta in zip(("betas[0]", "betas[1]"), betas, strict=True):
             _check_range(key, beta, 0.0, 1.0)
         _check_range("eps", eps, 0.0)
         _check_range("weight_decay", weight_decay, 0.0)
         self.betas, self.eps, self.weight_decay, self.amsgrad = betas, eps, weight_decay, amsgrad
-        super().__init__(params, lr, name)
+        super().__init__(params, lr, name, distributed)
 
     def slots(self) -> dict[str, float]:
         return {"m": 0.0, "v": 0.0, "vmax": 0.0} if self.amsgrad else {"m": 0.0, "v": 0.0}
@@ -294,8 +302,8 @@ class AdamW(Adam):
     def __init__(self, params: Sequence[Tensor], lr: float | Tensor = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False,
-                 name: str | None = None) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, name)
+                 name: str | None = None, distributed: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, name, distributed)
 
     def _grad(self, p: Tensor, g: Tensor) -> Tensor:
         return g

@@ -56,3 +56,8 @@ class ParseError(GraphcError):
         self.column = column
         self.reason = message
         self.filename = filename
+
+
+class DistributedError(GraphcError):
+    """MPI is missing, misconfigured, or a collective was used in a way the ranks cannot agree
+    on (a root beyond the world, a rank that failed)."""

@@ -120,7 +120,9 @@ class OpDef:
       ``reduce`` attribute value): sum, mean, max, min, prod;
     - ``contraction``: sums products over a contracted dimension (matmul, convolutions): a
       backend runs it on its GEMM;
-    - ``nonnegative``: every result element is >= 0 or nan (exp, sqrt, relu, softmax ...).
+    - ``nonnegative``: every result element is >= 0 or nan (exp, sqrt, relu, softmax ...);
+    - ``collective``: communicates with the other MPI ranks (allreduce, broadcast): never
+      folded at compile time, the identity (and dropped) in a world of one process.
     Traits with data:
     - ``anchor``: for an epilogue op (``fused_matmul``), the op whose result is the body's
       argument 0 and whose operands are inputs 0-1; ``epilogue_op(anchor)`` is the reverse;
@@ -159,6 +161,7 @@ class OpDef:
     reduction: bool = False
     contraction: bool = False
     nonnegative: bool = False
+    collective: bool = False
     anchor: OpDef | None = None
     batch_split: dict[int, int] | None = None
     cost: Callable[..., float] | None = None

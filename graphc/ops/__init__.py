@@ -6,6 +6,7 @@ downward (support <- ir <- ops <- analysis <- {passes, backends} <- frontend <- 
 """
 
 from graphc.ir.opdef import REGISTRY, OpDef
+from graphc.ops.collective import *  # noqa: F403
 from graphc.ops.core import *  # noqa: F403
 from graphc.ops.elementwise import *  # noqa: F403
 from graphc.ops.fused import *  # noqa: F403

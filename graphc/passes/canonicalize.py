@@ -18,6 +18,7 @@ from graphc import ops  # noqa: F401  (the catalogue fills the registry ops_with
 from graphc.ir.emit import Emitter
 from graphc.ir.graph import Graph, Node, Value
 from graphc.ir.opdef import ops_with
+from graphc.ops import collective
 from graphc.passes.dce import dce
 from graphc.passes.manager import register_pass
 from graphc.passes.rewrite import Lit, Match, P, Rule, RuleSet, Var, X, Y, apply_rules
@@ -27,6 +28,7 @@ ZERO, ONE = Lit(0.0), Lit(1.0)
 REDUCTIONS = ops_with("reduction")
 VIEWS = ("reshape", "flatten", "expand_dims", "squeeze")
 NONNEGATIVE = ops_with("nonnegative")  # exp(log(x)) == x for them
+COLLECTIVES = ops_with("collective")
 
 
 def _x(m: Match, e: Emitter) -> Value:
@@ -128,6 +130,10 @@ IDENTITIES = [
          _compose_transpose),
     Rule("transpose-identity",
          P("transpose", X, where=_attr_is("perm", lambda p: p == tuple(range(len(p))))), _x),
+    # One process: every collective is the identity. Dropping it here (not in the builder)
+    # keeps the built IR the same on any number of ranks and lets fusion see through it.
+    Rule("collective-one-process", P(COLLECTIVES, X, where=lambda n: collective.world() is None),
+         _x),
     Rule("broadcast-scalar-constant", P(_ELEMENTWISE_BINARY, where=_has_scalar_broadcast),
          _scalar_operands),
 ]

@@ -24,8 +24,8 @@ FOLD_LIMIT = 4096  # elements per folded result
 
 
 def _foldable(node: Node) -> bool:
-    if node.op is core.constant:
-        return False
+    if node.op is core.constant or node.op.collective:
+        return False  # a collective talks to the other ranks when the graph runs, not before
     if any(constant_value(v) is None for v in node.inputs):
         return False
     return all(t.is_static and _size(t.shape) <= FOLD_LIMIT for t in (v.type for v in node.outputs))

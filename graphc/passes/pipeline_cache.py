@@ -38,9 +38,12 @@ def cacheable(passes: Sequence[object]) -> bool:
 
 def key(input_ir: str, names: Sequence[str]) -> str:
     """The cache key of running ``names`` on the graph printed as ``input_ir``."""
+    from graphc.ops.collective import world_size
     from graphc.support import cache
 
-    return cache.make_key("pipeline", source_fingerprint(), ",".join(names), input_ir)
+    # canonicalize drops collectives in a world of one process: the output depends on its size
+    world = f"world={world_size()}"
+    return cache.make_key("pipeline", source_fingerprint(), ",".join(names), world, input_ir)
 
 
 def rebind(graph: Graph, source: Graph, positions: Sequence[int]) -> Graph:

@@ -42,6 +42,7 @@ def f32(
 
 
 def all_cases() -> list[Case]:
-    from tests.op_cases import math, nn, random, scan, shape
+    from tests.op_cases import collective, math, nn, random, scan, shape
 
-    return math.CASES + shape.CASES + nn.CASES + random.CASES + scan.CASES
+    return (math.CASES + shape.CASES + nn.CASES + random.CASES + scan.CASES
+            + collective.CASES)

@@ -36,6 +36,7 @@ NON_DIFFERENTIABLE: dict[str, str] = {
     "argsort": "integer result",
     "iota": "no operands",
     "layer_norm_grad": "no second derivative of layer_norm yet (a clear GradError)",
+    "broadcast": "the gradient belongs to the root rank alone (autodiff raises)",
 }
 
 # Differentiable ops whose gradient is zero by definition (finite differences see the identity).

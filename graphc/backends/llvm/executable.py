@@ -38,6 +38,8 @@ from graphc.support.fingerprint import tree_fingerprint
 
 def _expected_index(node: Node) -> str:
     """What a bad index or label of ``node`` (take, take_grad, softmax_cross_entropy) broke."""
+    if node.op.collective:
+        return "the collective failed on this rank (its error is printed above)"
     if node.op is ops.softmax_cross_entropy:
         logits = node.inputs[0].type
         return f"label out of range: expected 0 <= label < {logits.shape[-1]} (logits {logits})"

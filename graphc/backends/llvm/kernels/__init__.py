@@ -7,6 +7,7 @@ this package imports every family, so the table is full and never imports its ow
 """
 
 from graphc.backends.llvm.kernels import (  # noqa: F401  (each fills the table on import)
+    collective,
     elementwise,
     fused,
     linalg,

@@ -31,13 +31,13 @@ def copy(b: ir.IRBuilder, src: View, dst: View) -> None:
     elementwise(b, dst.shape, [src], [dst], lambda xs: xs, unroll_outer=False)
 
 
-def _flat_copy(k: KernelCtx) -> None:
+def flat_copy(k: KernelCtx) -> None:
     x, out = k.ins[0], k.outs[0]
     copy(k.b, View.dense(x.ptr, x.dtype, (x.size,)), View.dense(out.ptr, out.dtype, (out.size,)))
 
 
 for _op in (ops.reshape, ops.flatten, ops.expand_dims, ops.squeeze):
-    kernel(_op)(_flat_copy)
+    kernel(_op)(flat_copy)
 
 
 @kernel(ops.transpose, views=True)

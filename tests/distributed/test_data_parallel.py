@@ -1,0 +1,48 @@
+"""Data parallel over MPI: 2 ranks with 64 rows each match 1 process with 128, and a failing
+rank stops the job (both backends, 20 SGD steps; runs mpiexec, ~20 s per launch)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from tests.distributed.launch import run, run_alone
+
+WORKER = "tests.distributed.dp_worker"
+
+
+def _check(done) -> None:
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_two_ranks_match_one_process(tmp_path, backend) -> None:
+    one, two = tmp_path / "one.npz", tmp_path / "two.npz"
+    _check(run_alone(WORKER, str(one), "--backend", backend))
+    _check(run(2, WORKER, str(two), "--backend", backend))
+    a, b = np.load(one), np.load(two)
+    assert sorted(a.files) == sorted(b.files) == ["fc1.b", "fc1.w", "fc2.b", "fc2.w", "losses"]
+    assert a["losses"].shape == (20,) and a["losses"][-1] < a["losses"][0]
+    for name in a.files:
+        # 1e-6 relative to the tensor's scale: a sum split over ranks rounds differently, so
+        # elements near 0 carry float32 rounding of the tensor's magnitude
+        scale = float(np.max(np.abs(a[name])))
+        np.testing.assert_allclose(b[name], a[name], rtol=1e-6, atol=1e-6 * scale,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("how", ["raise", "kill"])
+def test_failing_rank_stops_the_others(tmp_path, how) -> None:
+    ckpt = tmp_path / "ckpt.npz"
+    extra = ["--kill"] if how == "kill" else []
+    t0 = time.perf_counter()
+    done = run(2, WORKER, str(ckpt), "--fail-at", "4", *extra, timeout=240)
+    assert done.returncode != 0
+    assert time.perf_counter() - t0 < 240  # no hang (run's timeout would raise anyway)
+    if how == "raise":
+        assert "failing on purpose" in done.stderr and "aborting every rank" in done.stderr
+    # the checkpoint of step 2 is whole, and no temporary file of a save is left beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]
+    assert sorted(np.load(ckpt).files) == ["fc1.b", "fc1.w", "fc2.b", "fc2.w"]
