@@ -49,6 +49,8 @@ FIRES: dict[str, tuple[Build, set[str], set[str]]] = {
                         {"reshape"}),
     "transpose-transpose": (lambda x, y, v: _t(_t(x, (1, 0)), (1, 0)), {"transpose"}, set()),
     "transpose-identity": (lambda x, y, v: _t(x, (0, 1)), {"transpose"}, set()),
+    "collective-one-process": (lambda x, y, v: gc.allreduce(x) + gc.broadcast(y),
+                               {"allreduce", "broadcast"}, {"add"}),
     "broadcast-scalar-constant": (
         lambda x, y, v: x + gc.broadcast_to(gc.constant(np.float32(2.0)), (2, 3)),
         {"broadcast_to"}, {"add"}),
