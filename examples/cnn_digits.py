@@ -35,7 +35,9 @@ def build_cnn(x: gc.Tensor, classes: int, rng: np.random.Generator) -> Model:
     # no conv bias: batch norm subtracts the per-channel mean right after, cancelling it
     convs = [gc.nn.Conv2d(16, 3, padding=1, name="conv1", bias=False, seed=rng),
              gc.nn.Conv2d(32, 3, padding=1, name="conv2", bias=False, seed=rng)]
-    norms = [gc.nn.BatchNorm(name="bn1"), gc.nn.BatchNorm(name="bn2")]
+    # on several ranks (mpiexec, --distributed) the batch statistics are the global batch's
+    sync = gc.distributed.size() > 1
+    norms = [gc.nn.BatchNorm(name="bn1", sync=sync), gc.nn.BatchNorm(name="bn2", sync=sync)]
     drops = [gc.nn.Dropout(BLOCK_DROPOUT), gc.nn.Dropout(BLOCK_DROPOUT),
              gc.nn.Dropout(HEAD_DROPOUT)]
     head = gc.nn.Dense(classes, name="out", seed=rng)

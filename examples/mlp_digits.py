@@ -4,6 +4,7 @@
     python examples/mlp_digits.py --backend llvm --plot curves.png --save mlp.npz
     python examples/mlp_digits.py --mnist ~/data/mnist # the real MNIST IDX files
     python examples/mlp_digits.py --report report.html # the explorer page, with the curves
+    mpiexec -n 2 python examples/mlp_digits.py --distributed  # data parallel over 2 processes
 
 The model is built from gc ops and gc.nn layers; gc.grad differentiates the loss, an optimizer
 turns the gradients into parameter updates, and gc.function compiles one training step (the
@@ -72,6 +73,9 @@ def parser(description: str, epochs: int, lr: float, batch_size: int) -> argpars
     p.add_argument("--save", metavar="FILE.npz", help="save the trained parameters")
     p.add_argument("--report", metavar="FILE.html",
                    help="write the explorer page of the training step with the curves")
+    p.add_argument("--distributed", action="store_true",
+                   help="data parallel under mpiexec: each rank trains on its share of every "
+                        "--batch-size global batch (pip install 'graphc[mpi]')")
     return p
 
 
@@ -101,7 +105,7 @@ def compile_program(args: argparse.Namespace, x_shape: tuple, build: Builder) ->
         model = build(x, 10, rng)
         loss = gc.mean(gc.softmax_cross_entropy(model.train_logits, y))
         lr = gc.parameter("lr", np.float32(args.lr))
-        optimizer = gc.optim.Adam(model.params, lr=lr)
+        optimizer = gc.optim.Adam(model.params, lr=lr, distributed=args.distributed)
         updates = optimizer.updates(loss) + model.updates
         step = gc.function([x, y], loss, updates=updates, backend=args.backend)
         eval_loss = gc.sum(gc.softmax_cross_entropy(model.eval_logits, y))
@@ -133,12 +137,15 @@ def train(args: argparse.Namespace, data: tuple[np.ndarray, ...], build: Builder
     rng = np.random.default_rng(args.seed + 1)
     steps = args.epochs * (len(x_train) // args.batch_size)
     curves: dict[str, list[float]] = {"train loss": [], "test loss": [], "test accuracy": []}
-    with tqdm(total=steps, desc="training", unit="step", file=sys.stderr) as bar:
+    rank, size = (gc.distributed.rank(), gc.distributed.size()) if args.distributed else (0, 1)
+    with tqdm(total=steps, desc="training", unit="step", file=sys.stderr,
+              disable=rank != 0) as bar:
         for epoch in range(1, args.epochs + 1):
             program.lr.value = np.float32(cosine(args.lr, epoch, args.epochs))
             losses = []
             for xb, yb in gc.data.batches(x_train, y_train, args.batch_size, seed=rng,
-                                          drop_last=True):  # one batch shape: one kernel set
+                                          drop_last=True,  # one batch shape: one kernel set
+                                          rank=rank, size=size):  # this rank's share
                 losses.append(float(program.step(xb, yb)))
                 bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.4f}", refresh=False)
                 bar.update()
@@ -172,16 +179,20 @@ def plot(path: str, curves: dict[str, list[float]]) -> None:
 
 
 def finish(args: argparse.Namespace, program: Program, curves: dict[str, list[float]]) -> None:
-    """Plot and save as asked, then print the final test accuracy."""
+    """Plot and save as asked, then print the final test accuracy (rank 0 alone writes and
+    prints; gc.save runs on every rank and writes once)."""
+    if args.save:
+        gc.save(args.save, program.model.params + program.model.state)
+    if not gc.distributed.is_root():
+        return
+    if args.save:
+        print(f"saved {len(program.model.params + program.model.state)} arrays to {args.save}")
     if args.plot:
         plot(args.plot, curves)
         print(f"wrote {args.plot}")
     if args.report:
         program.step.explore(args.report, history=curves)
         print(f"wrote {args.report}")
-    if args.save:
-        gc.save(args.save, program.model.params + program.model.state)
-        print(f"saved {len(program.model.params + program.model.state)} arrays to {args.save}")
     print(f"test accuracy: {curves['test accuracy'][-1]:.4f}")
 
 
@@ -193,7 +204,8 @@ def run(build: Builder, images: bool, args: argparse.Namespace) -> int:
     except gc.GraphcError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"time: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if gc.distributed.is_root():
+        print(f"time: {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0
 
 

@@ -29,6 +29,7 @@ from graphc.frontend.tensor import Tensor
 from graphc.ir.errors import GraphcError, ShapeError
 from graphc.ir.graph import Graph, Param
 from graphc.ir.types import TensorType, dim_prod, is_static
+from graphc.ops import collective
 
 Init = Callable[..., np.ndarray] | str
 
@@ -194,14 +195,18 @@ class BatchNorm(Layer):
     ``training=True`` y uses the batch statistics and updates move the running statistics by
     ``momentum`` (PyTorch's convention: running = (1 - momentum) * running + momentum * batch,
     with the unbiased batch variance); with ``training=False`` y uses the running statistics
-    and updates is empty.
+    and updates is empty. Under mpiexec the statistics are each rank's own by default;
+    ``sync=True`` averages them over the ranks (allreduce in the graph, like PyTorch's
+    SyncBatchNorm; every rank must hold the same number of rows), so data-parallel training
+    normalizes as one process with the global batch would.
     """
 
     kind = "batch_norm"
 
     def __init__(self, name: str | None = None, momentum: float = 0.1, eps: float = 1e-5,
-                 affine: bool = True) -> None:
+                 affine: bool = True, sync: bool = False) -> None:
         super().__init__(name, None)
+        self.sync = bool(sync)
         if not 0.0 <= momentum <= 1.0:
             raise GraphcError(f"batch_norm momentum must be in [0, 1], got {momentum}")
         self.momentum, self.eps, self.affine = momentum, eps, affine
@@ -243,14 +248,20 @@ class BatchNorm(Layer):
 
     def _train(self, x: Tensor) -> tuple[Tensor, Updates]:
         axes = (0,) if x.ndim == 2 else (0, 2, 3)
-        mean = fn.mean(x, axis=axes, keepdims=True)
-        var = fn.mean(fn.square(x - mean), axis=axes, keepdims=True)
+        mean = self._over_ranks(fn.mean(x, axis=axes, keepdims=True))
+        var = self._over_ranks(fn.mean(fn.square(x - mean), axis=axes, keepdims=True))
         y = self._normalize(x, mean, var)
-        unbiased = fn.reshape(var, (self.channels,)) * _bessel(x, axes)
+        ranks = collective.world_size() if self.sync else 1
+        unbiased = fn.reshape(var, (self.channels,)) * _bessel(x, axes, ranks)
         m = self.momentum
         new_mean = (1.0 - m) * self.running_mean + m * fn.reshape(mean, (self.channels,))
         new_var = (1.0 - m) * self.running_var + m * unbiased
         return y, [(self.running_mean, new_mean), (self.running_var, new_var)]
+
+    def _over_ranks(self, stat: Tensor) -> Tensor:
+        """A per-rank statistic, averaged over the ranks when synchronized (equal shares: the
+        mean of the ranks' means is the global mean)."""
+        return fn.allreduce(stat, op="mean") if self.sync else stat
 
     @property
     def state(self) -> list[Tensor]:
@@ -258,12 +269,14 @@ class BatchNorm(Layer):
         return [self.running_mean, self.running_var]
 
 
-def _bessel(x: Tensor, axes: tuple[int, ...]) -> Tensor | float:
-    """n / (n - 1) for the n elements per channel (a graph value when the batch is symbolic)."""
+def _bessel(x: Tensor, axes: tuple[int, ...], ranks: int = 1) -> Tensor | float:
+    """n / (n - 1) for the n elements per channel over ``ranks`` equal shares (a graph value
+    when the batch is symbolic)."""
     n = dim_prod(tuple(x.shape[a] for a in axes))
     if is_static(n):
+        n = n * ranks
         return n / max(n - 1, 1)
-    count = fn.sum(fn.ones_like(x), axis=axes)  # a symbolic batch size: count in the graph
+    count = fn.sum(fn.ones_like(x), axis=axes) * float(ranks)  # symbolic batch: count in graph
     return count / fn.maximum(count - 1.0, 1.0)
 
 

@@ -27,20 +27,27 @@ import graphc as gc  # noqa: E402
 from graphc import distributed as dist  # noqa: E402
 
 
-def build(backend: str, seed: int, batch: int, steps: int):
+def build(backend: str, seed: int, batch: int, steps: int, bn: bool = False):
     rng = np.random.default_rng(seed)
     with gc.Graph("dp"):
         x = gc.placeholder("x", (batch, 64))
         y = gc.placeholder("y", (batch,), "int64")
-        fc1 = gc.nn.Dense(32, activation="relu", name="fc1", seed=rng)
+        # before a batch norm a bias has no gradient (the norm subtracts the mean): none
+        fc1 = gc.nn.Dense(32, activation=None if bn else "relu", name="fc1", bias=not bn,
+                          seed=rng)
         fc2 = gc.nn.Dense(10, name="fc2", seed=rng)
-        loss = gc.mean(gc.softmax_cross_entropy(fc2(fc1(x)), y))
-        params = fc1.params + fc2.params
+        h, extra = fc1(x), []
+        if bn:  # synchronized batch norm: the statistics of the global batch
+            norm = gc.nn.BatchNorm(name="bn", sync=True)
+            h, extra = norm(h)
+            h = gc.relu(h)
+        loss = gc.mean(gc.softmax_cross_entropy(fc2(h), y))
+        params = fc1.params + fc2.params + (norm.params if bn else [])
         record = gc.parameter("losses", np.zeros(steps, np.float32))
         opt = gc.optim.SGD(params, lr=0.1, distributed=True)
-        step = gc.function([x, y], gc.allreduce(loss, op="mean"), updates=opt.updates(loss),
-                           backend=backend)
-    return step, params, record
+        step = gc.function([x, y], gc.allreduce(loss, op="mean"),
+                           updates=opt.updates(loss) + extra, backend=backend)
+    return step, params + (norm.state if bn else []), record
 
 
 def _shares(x: np.ndarray, y: np.ndarray, batch: int):
@@ -59,10 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fail-at", type=int, default=-1)
     p.add_argument("--fail-rank", type=int, default=1)
     p.add_argument("--kill", action="store_true")
+    p.add_argument("--bn", action="store_true", help="with a synchronized batch norm")
     args = p.parse_args(argv)
     rank, size = dist.rank(), dist.size()
     x_all, y_all, _, _ = gc.data.digits()
-    step, params, record = build(args.backend, rank, args.batch // size, args.steps)
+    step, params, record = build(args.backend, rank, args.batch // size, args.steps, args.bn)
     losses: list[float] = []
     for i, (xb, yb) in zip(range(args.steps), _shares(x_all, y_all, args.batch), strict=False):
         if i == args.fail_at and rank == args.fail_rank:

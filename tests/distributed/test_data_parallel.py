@@ -17,13 +17,19 @@ def _check(done) -> None:
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
 
 
-@pytest.mark.parametrize("backend", ["numpy", "llvm"])
-def test_two_ranks_match_one_process(tmp_path, backend) -> None:
+MLP = ["fc1.b", "fc1.w", "fc2.b", "fc2.w", "losses"]
+BN = ["bn.beta", "bn.gamma", "bn.running_mean", "bn.running_var"]
+
+
+@pytest.mark.parametrize(("backend", "extra", "names"), [
+    ("numpy", [], MLP), ("llvm", [], MLP), ("llvm", ["--bn"], sorted(set(MLP + BN) - {"fc1.b"})),
+])
+def test_two_ranks_match_one_process(tmp_path, backend, extra, names) -> None:
     one, two = tmp_path / "one.npz", tmp_path / "two.npz"
-    _check(run_alone(WORKER, str(one), "--backend", backend))
-    _check(run(2, WORKER, str(two), "--backend", backend))
+    _check(run_alone(WORKER, str(one), "--backend", backend, *extra))
+    _check(run(2, WORKER, str(two), "--backend", backend, *extra))
     a, b = np.load(one), np.load(two)
-    assert sorted(a.files) == sorted(b.files) == ["fc1.b", "fc1.w", "fc2.b", "fc2.w", "losses"]
+    assert sorted(a.files) == sorted(b.files) == names
     assert a["losses"].shape == (20,) and a["losses"][-1] < a["losses"][0]
     for name in a.files:
         # 1e-6 relative to the tensor's scale: a sum split over ranks rounds differently, so
