@@ -118,3 +118,27 @@ def test_buckets_group_by_dtype_and_size() -> None:
     assert parallel.buckets(ts, limit=20) == [[0, 1], [2], [3]]
     assert parallel.buckets(ts, limit=100) == [[0, 1, 3], [2]]
     assert parallel.average_gradients(ts) == ts  # one process: nothing built
+
+
+WARM = """
+import numpy as np, graphc as gc
+with gc.Graph("w"):
+    x = gc.placeholder("x", (4,))
+    y = gc.allreduce(x * 2.0)
+f = gc.function([x], y, passes=[], backend="llvm")
+print(f(np.arange(4, dtype=np.float32)).tolist())
+"""
+
+
+def test_cached_llvm_object_finds_the_collective_entry(tmp_path) -> None:
+    """A second process loads the compiled object from the cache without the lowering table;
+    graphc_collective must still resolve (it once crashed there)."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "GRAPHC_CACHE_DIR": str(tmp_path)}
+    for _ in range(2):  # cold, then warm
+        done = subprocess.run([sys.executable, "-c", WARM], env=env, capture_output=True,
+                              text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "[0.0, 2.0, 4.0, 6.0]"

@@ -22,7 +22,7 @@ from graphc import ops
 from graphc.analysis.memory import MemoryPlan
 from graphc.analysis.numerics import first_nan, nan_error
 from graphc.backends.llvm.adaptive import WorkerChooser
-from graphc.backends.llvm.native import runtime
+from graphc.backends.llvm.native import mpi, runtime  # noqa: F401  (mpi: its symbol)
 from graphc.backends.llvm.native.threads import MAX_THREADS, available_cpus
 from graphc.backends.llvm.toolchain import jit, progress
 from graphc.backends.llvm.variant import CompileReport, Variant
