@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.harness import Row, Settings
-from benchmarks.sandbox import REPO, Worker, _time_in_rounds, worker_argv, workload
+from benchmarks.sandbox import REPO, Worker, time_then_quit, worker_argv, workload
 
 MODULES = {"W1": "benchmarks.w1_mlp", "W2": "benchmarks.w2_cnn", "W3": "benchmarks.w3_elementwise"}
 
@@ -41,9 +41,7 @@ def _pair(module: str, index: int, system: str, cfg: Settings, base_path: Path) 
     try:
         for wk in workers:
             wk.built()
-        _time_in_rounds([wk for wk in workers if wk.row.status == "ok"], cfg)
-        for wk in workers:
-            wk.quit()
+        time_then_quit(workers, cfg)
     finally:
         for wk in workers:
             wk.kill()

@@ -167,13 +167,18 @@ def run_workers(w: Workload, cfg: Settings, argv: Callable[[str], list[str]],
                     probes[s.name] = probe
             rows.append(row)
         check(w, probes, rows)
-        _time_in_rounds([wk for wk in workers if wk.row.status == "ok"], cfg)
-        for wk in workers:
-            wk.quit()
+        time_then_quit(workers, cfg)
     finally:
         for wk in workers:
             wk.kill()
     return rows
+
+
+def time_then_quit(workers: list[Worker], cfg: Settings) -> None:
+    """Time the workers that built in rounds, then ask every worker to exit."""
+    _time_in_rounds([wk for wk in workers if wk.row.status == "ok"], cfg)
+    for wk in workers:
+        wk.quit()
 
 
 def _time_in_rounds(live: list[Worker], cfg: Settings) -> None:

@@ -25,7 +25,7 @@ LAYERS: dict[str, int] = {
     "analysis": 3,
     "passes": 4,
     "backends": 4,
-    "explorer": 4,  # the HTML page: reads a Function through its methods, imports only ir
+    "explorer": 4,  # the HTML page: reads a Function through its methods; imports ir, analysis
     "frontend": 5,
     "data": 5,
     "cli": 6,

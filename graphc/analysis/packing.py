@@ -35,14 +35,16 @@ def pack(intervals: Sequence[Interval]) -> tuple[dict[Hashable, int], int]:
     total = 0
     for iv in sorted(intervals, key=lambda i: (i.start, -i.nbytes)):
         size = align_up(max(iv.nbytes, 1))
-        offset = _first_fit(placed, size, iv.start, iv.end)
+        offset = first_fit(placed, size, iv.start, iv.end)
         placed.append((offset, size, iv.start, iv.end))
         offsets[iv.key] = offset
         total = max(total, offset + size)
     return offsets, total
 
 
-def _first_fit(placed: list[tuple[int, int, int, int]], size: int, start: int, end: int) -> int:
+def first_fit(placed: list[tuple[int, int, int, int]], size: int, start: int, end: int) -> int:
+    """The lowest offset where ``size`` bytes fit beside ``placed`` (offset, size, start, end)
+    blocks whose lifetimes overlap [start, end]."""
     busy = sorted((off, off + sz) for off, sz, a, e in placed if a <= end and start <= e)
     offset = 0
     for lo, hi in busy:

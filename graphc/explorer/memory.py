@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphc.analysis.packing import first_fit
 from graphc.ir.graph import Value
 
 DRAWN = ("arena", "param", "output", "fresh")
@@ -24,7 +25,7 @@ def memory_bars(plan: Any, names: dict[Value, str]) -> tuple[list[dict[str, Any]
         if s.kind == "arena":
             y = s.offset or 0
         else:
-            y = plan.arena_bytes + _first_fit(outside, s.nbytes, s.start, end)
+            y = plan.arena_bytes + first_fit(outside, s.nbytes, s.start, end)
             outside.append((y - plan.arena_bytes, s.nbytes, s.start, end))
         name = names.get(v, "%?")
         note = f", in place of {names.get(s.shares, '?')}" if s.shares is not None else ""
@@ -32,16 +33,6 @@ def memory_bars(plan: Any, names: dict[Value, str]) -> tuple[list[dict[str, Any]
                      "start": max(s.start, 0), "end": end,
                      "title": f"{name}: {s.kind}, {s.nbytes} bytes, live {s.start}..{end}{note}"})
     return bars, steps, _peak(bars, steps)
-
-
-def _first_fit(placed: list[tuple[int, int, int, int]], size: int, a: int, e: int) -> int:
-    busy = sorted((y, y + n) for y, n, s, t in placed if s <= e and a <= t)
-    offset = 0
-    for lo, hi in busy:
-        if offset + size <= lo:
-            break
-        offset = max(offset, hi)
-    return offset
 
 
 def _peak(bars: list[dict[str, Any]], steps: int) -> tuple[int, int]:
