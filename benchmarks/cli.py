@@ -14,7 +14,7 @@ from benchmarks.harness import Settings, floor_row, run_workload
 from benchmarks.report import Section
 
 # M1: W1's peak memory per system; P1: per-kernel profiles of graphc's W1/W2 steps
-WORKLOADS = ("W1", "M1", "W2", "W3", "W4", "W5", "W6", "W7", "P1")
+WORKLOADS = ("W1", "M1", "W2", "W3", "W4", "W5", "W6", "W7", "W9", "P1")
 
 
 _T0 = time.perf_counter()
@@ -32,7 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", metavar="W1,W3", default=",".join(WORKLOADS),
                    help="comma-separated workloads to run: W1 MLP, M1 its memory, W2 CNN, "
                    "W3 elementwise, W4 first-call latency, W5 compile time by model size, "
-                   "W6 LSTM, W7 transformer encoder layer, P1 per-kernel profiles (default: all)")
+                   "W6 LSTM, W7 transformer encoder layer, W9 data-parallel steps over MPI "
+                   "(mpiexec), P1 per-kernel profiles (default: all)")
     p.add_argument("--repeat", type=int, default=100, metavar="N",
                    help="minimum timed runs per system (default 100: 10 blocks spread over the "
                    "run, so a passing slow spell of the machine hits few of them) ...")
@@ -140,6 +141,13 @@ def _w5(args: argparse.Namespace, cfg: Settings) -> list[Section]:
     return w5_compile.sections(args.quick, cfg, _log)
 
 
+def _w9(args: argparse.Namespace, cfg: Settings) -> list[Section]:
+    from benchmarks import w9_distributed
+
+    _log("W9: data-parallel training steps over MPI")
+    return w9_distributed.sections(args.quick)
+
+
 def _p1(args: argparse.Namespace, cfg: Settings) -> list[Section]:
     from benchmarks import profile_steps
 
@@ -148,7 +156,7 @@ def _p1(args: argparse.Namespace, cfg: Settings) -> list[Section]:
 
 RUNNERS: dict[str, Callable[[argparse.Namespace, Settings], list[Section]]] = {
     "W1": _w1, "M1": _m1, "W2": _w2, "W3": _w3, "W4": _w4, "W5": _w5, "W6": _w6, "W7": _w7,
-    "P1": _p1,
+    "W9": _w9, "P1": _p1,
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,8 @@ EXTRA_HINT = "install the MPI extra: pip install 'graphc[mpi]' (mpi4py and an MP
 # environment variables a launcher sets to the world size (Open MPI, PMIx, MPICH/Hydra PMI)
 LAUNCH_SIZE_VARS = ("OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS")
 REDUCE_OPS = ("sum", "mean", "max", "min")
+TIMEOUT_VAR = "GRAPHC_MPI_TIMEOUT"  # seconds a collective may wait for the other ranks
+SPIN_SECONDS = 0.01  # poll without sleeping first: a collective usually completes in microseconds
 _STATE: dict[str, Any] = {"comm": None, "mpi": None}
 
 
@@ -97,15 +100,59 @@ def run_collective(kind: str, buf: np.ndarray, arg: str | int) -> None:
     comm = world()
     if comm is None:
         return
+    timeout = collective_timeout()
     if kind == "broadcast":
         _check_root(int(arg), comm.Get_size())
-        comm.Bcast(buf, root=int(arg))
+        if timeout is None:
+            comm.Bcast(buf, root=int(arg))
+        else:
+            _wait(comm.Ibcast(buf, root=int(arg)), comm, kind, timeout)
         return
     mpi = _STATE["mpi"]
     op = {"sum": mpi.SUM, "mean": mpi.SUM, "max": mpi.MAX, "min": mpi.MIN}[arg]
-    comm.Allreduce(mpi.IN_PLACE, buf, op=op)
+    if timeout is None:
+        comm.Allreduce(mpi.IN_PLACE, buf, op=op)
+    else:
+        _wait(comm.Iallreduce(mpi.IN_PLACE, buf, op=op), comm, kind, timeout)
     if arg == "mean":
         buf /= buf.dtype.type(comm.Get_size())
+
+
+def collective_timeout() -> float | None:
+    """Seconds from GRAPHC_MPI_TIMEOUT (None when unset: collectives block as MPI's do)."""
+    raw = os.environ.get(TIMEOUT_VAR, "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise DistributedError(f"{TIMEOUT_VAR}={raw!r}: expected a positive number of seconds")
+    return seconds
+
+
+def _wait(request: Any, comm: Any, kind: str, timeout: float) -> None:
+    """Poll the nonblocking collective ``request`` until done; past ``timeout`` seconds a rank
+    is hung or gone, so every rank is aborted: the pending request cannot be cancelled, and a
+    DistributedError raised here would leave the job waiting in its next collective."""
+    start = time.perf_counter()
+    while not request.Test():
+        waited = time.perf_counter() - start
+        if waited > timeout:
+            _abort_timed_out(comm, kind, timeout)
+        if waited > SPIN_SECONDS:
+            time.sleep(0.001)
+
+
+def _abort_timed_out(comm: Any, kind: str, timeout: float) -> None:
+    error = DistributedError(
+        f"{kind} on rank {comm.Get_rank()} of {comm.Get_size()} waited more than {timeout:g} s "
+        f"({TIMEOUT_VAR}) for the other ranks: a rank is hung or dead; aborting every rank")
+    sys.stderr.write(f"graphc.distributed: DistributedError: {error}\n")
+    sys.stderr.flush()
+    comm.Abort(1)
+    raise error  # Abort does not return; this is for a communicator that ignores it
 
 
 def _check_root(root: int, size: int) -> None:

@@ -52,3 +52,15 @@ def test_failing_rank_stops_the_others(tmp_path, how) -> None:
     # the checkpoint of step 2 is whole, and no temporary file of a save is left beside it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]
     assert sorted(np.load(ckpt).files) == ["fc1.b", "fc1.w", "fc2.b", "fc2.w"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_hung_rank_times_out_with_the_op_and_rank(monkeypatch, backend) -> None:
+    # rank 1 sleeps forever: without GRAPHC_MPI_TIMEOUT rank 0 would wait in its allreduce
+    # until run's timeout raises TimeoutExpired
+    monkeypatch.setenv("GRAPHC_MPI_TIMEOUT", "2")
+    done = run(2, "tests.distributed.hang_worker", "--backend", backend, timeout=120)
+    assert done.returncode != 0
+    assert "returned from the allreduce" not in done.stdout
+    assert ("DistributedError: allreduce on rank 0 of 2 waited more than 2 s "
+            "(GRAPHC_MPI_TIMEOUT)") in done.stderr, done.stderr

@@ -142,3 +142,10 @@ def test_cached_llvm_object_finds_the_collective_entry(tmp_path) -> None:
                               text=True, timeout=300, check=False)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "[0.0, 2.0, 4.0, 6.0]"
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-3"])
+def test_bad_collective_timeout_names_the_variable(monkeypatch, raw) -> None:
+    monkeypatch.setenv("GRAPHC_MPI_TIMEOUT", raw)
+    with pytest.raises(gc.DistributedError, match="GRAPHC_MPI_TIMEOUT.*positive number"):
+        collective.collective_timeout()
