@@ -63,8 +63,9 @@ def resolve_targets(root: Path) -> dict[str, list[str]]:
     for path, tests in config.TARGETS.items():
         for candidate in [path, *config.ALIASES.get(path, [])]:
             if (root / candidate).exists():
-                out[candidate] = [t for t in tests
-                                  if not t.startswith("tests/") or (root / t).exists()]
+                # a test id (file::name) counts when its file exists
+                out[candidate] = [t for t in tests if not t.startswith("tests/")
+                                  or (root / t.split("::")[0]).exists()]
                 break
         else:
             print(f"mutation: {path} not found (moved?), skipped", file=sys.stderr)
