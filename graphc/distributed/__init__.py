@@ -46,9 +46,7 @@ def is_root() -> bool:
 
 def barrier() -> None:
     """Wait until every rank reaches this point (nothing to wait for in one process)."""
-    comm = collective.world()
-    if comm is not None:
-        comm.Barrier()
+    collective.run_barrier()
 
 
 def broadcast_array(arr: np.ndarray, root: int = 0) -> np.ndarray:

@@ -118,6 +118,19 @@ def run_collective(kind: str, buf: np.ndarray, arg: str | int) -> None:
         buf /= buf.dtype.type(comm.Get_size())
 
 
+def run_barrier() -> None:
+    """Wait until every rank is here (nothing to wait for in one process), within
+    GRAPHC_MPI_TIMEOUT when it is set."""
+    comm = world()
+    if comm is None:
+        return
+    timeout = collective_timeout()
+    if timeout is None:
+        comm.Barrier()
+    else:
+        _wait(comm.Ibarrier(), comm, "barrier", timeout)
+
+
 def collective_timeout() -> float | None:
     """Seconds from GRAPHC_MPI_TIMEOUT (None when unset: collectives block as MPI's do)."""
     raw = os.environ.get(TIMEOUT_VAR, "").strip()

@@ -1,4 +1,5 @@
-"""Rank 1 hangs (sleeps forever) while rank 0 enters an allreduce, started by tests/distributed.
+"""Rank 1 hangs (sleeps forever) while rank 0 enters an allreduce or a barrier (for
+tests/distributed).
 
     GRAPHC_MPI_TIMEOUT=2 mpiexec -n 2 python -m tests.distributed.hang_worker --backend llvm
 """
@@ -17,6 +18,7 @@ from graphc import distributed as dist
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--backend", default="numpy")
+    p.add_argument("--op", choices=("allreduce", "barrier"), default="allreduce")
     args = p.parse_args()
     with gc.Graph("hang"):
         x = gc.placeholder("x", (4,))
@@ -25,8 +27,11 @@ def main() -> None:
     if dist.rank() == 1:
         while True:
             time.sleep(3600)
-    f(np.ones(4, np.float32))
-    print("rank 0 returned from the allreduce", flush=True)
+    if args.op == "barrier":
+        dist.barrier()
+    else:
+        f(np.ones(4, np.float32))
+    print(f"rank 0 returned from the {args.op}", flush=True)
 
 
 if __name__ == "__main__":

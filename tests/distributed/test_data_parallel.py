@@ -54,13 +54,16 @@ def test_failing_rank_stops_the_others(tmp_path, how) -> None:
     assert sorted(np.load(ckpt).files) == ["fc1.b", "fc1.w", "fc2.b", "fc2.w"]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "llvm"])
-def test_hung_rank_times_out_with_the_op_and_rank(monkeypatch, backend) -> None:
-    # rank 1 sleeps forever: without GRAPHC_MPI_TIMEOUT rank 0 would wait in its allreduce
+@pytest.mark.parametrize(("backend", "op"), [
+    ("numpy", "allreduce"), ("llvm", "allreduce"), ("numpy", "barrier"),
+])
+def test_hung_rank_times_out_with_the_op_and_rank(monkeypatch, backend, op) -> None:
+    # rank 1 sleeps forever: without GRAPHC_MPI_TIMEOUT rank 0 would wait in its collective
     # until run's timeout raises TimeoutExpired
     monkeypatch.setenv("GRAPHC_MPI_TIMEOUT", "2")
-    done = run(2, "tests.distributed.hang_worker", "--backend", backend, timeout=120)
+    done = run(2, "tests.distributed.hang_worker", "--backend", backend, "--op", op,
+               timeout=120)
     assert done.returncode != 0
-    assert "returned from the allreduce" not in done.stdout
-    assert ("DistributedError: allreduce on rank 0 of 2 waited more than 2 s "
+    assert f"returned from the {op}" not in done.stdout
+    assert (f"DistributedError: {op} on rank 0 of 2 waited more than 2 s "
             "(GRAPHC_MPI_TIMEOUT)") in done.stderr, done.stderr
