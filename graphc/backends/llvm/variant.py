@@ -52,7 +52,8 @@ class CompileReport:
             f"load {self.load * 1e3:.1f} ms; arena {self.arena_bytes} bytes"
             + (f"; runtime kernels {self.runtime * 1e3:.0f} ms" if self.runtime else "")
             + (f"; {self.kernels[0]} kernels for {self.kernels[1]} calls (kernels at the "
-               "full opt level, the entry function unoptimized)" if self.kernels[1] else "")
+               f"full opt level, the entry function {_entry_level(self.kernels[1])})"
+               if self.kernels[1] else "")
         )
 
 
@@ -143,3 +144,9 @@ class Variant:
 
 def _small(shape: tuple[int, ...], dtype: np.dtype) -> bool:
     return int(np.prod(shape, dtype=np.int64)) * dtype.itemsize <= STAGE_BYTES
+
+
+def _entry_level(calls: int) -> str:
+    from graphc.backends.llvm.codegen.emit import entry_attributes
+
+    return "unoptimized" if "optnone" in entry_attributes(calls) else "optimized"

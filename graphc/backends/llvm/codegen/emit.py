@@ -74,8 +74,18 @@ def generate(
     return ModuleCode(text, meta)
 
 
-ENTRY_ATTRIBUTES = ("optnone", "noinline")
 KERNEL_ATTRIBUTES = ("noinline",)
+# Tiered: kernels always get the full pipeline (their loops are where the time goes). The entry
+# loads pointers, calls kernels and copies updates; -O3 on it grew with every call site (5.7 of
+# 6.8 s at 172 calls), but unoptimized it made the 30-call MLP b32 step ~15% slower (its copy
+# loops and spills). So a small entry is optimized and a large one, where a call's share of the
+# step is small, is not.
+ENTRY_OPT_MAX_CALLS = 64
+
+
+def entry_attributes(calls: int) -> tuple[str, ...]:
+    """The entry function's attributes for ``calls`` kernel calls (optnone past the limit)."""
+    return ("noinline",) if calls <= ENTRY_OPT_MAX_CALLS else ("optnone", "noinline")
 WORKERS_SYMBOL = "graphc_workers"  # i64: threads each forked kernel may use (adaptive.py)
 
 
@@ -131,11 +141,6 @@ class ModuleEmitter:
         """The entry function ``void (i8** args)`` (``<prefix>graphc_entry``)."""
         fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR]), self.prefix + ENTRY)
         fn.attributes.add("nounwind")
-        # Tiered: the kernels get the full pipeline (their loops are where the time goes); the
-        # entry only loads pointers and calls them, and -O3 on it grew with every call site
-        # (5.7 of 6.8 s at 172 calls), so it is left unoptimized.
-        for attr in ENTRY_ATTRIBUTES:
-            fn.attributes.add(attr)
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         self.slots = [
             b.load(b.gep(fn.args[0], [i64(k)], source_etype=PTR), typ=PTR)
@@ -154,6 +159,8 @@ class ModuleEmitter:
         for v, dest in self.lay.last_copies:
             self._copy(b, v, self.lay.where[v], dest)
         b.ret_void()
+        for attr in entry_attributes(self.calls):
+            fn.attributes.add(attr)
         return fn
 
     # -- buffers ---------------------------------------------------------------------------
