@@ -250,3 +250,20 @@ def rel_compare(tol: float) -> Callable[[np.ndarray, np.ndarray], str]:
         return f"{'ok' if err <= tol else 'MISMATCH'} ({err:.0e})"
 
     return compare
+
+
+def output_probe(fn: Callable[[], Any]) -> np.ndarray:
+    """A probe for forward passes: the first call's output, as float64."""
+    return np.asarray(fn(), dtype=np.float64)
+
+
+def abs_compare(tol: float) -> Callable[[np.ndarray, np.ndarray], str]:
+    """Compare probes by the largest absolute difference; ``ok`` within ``tol``."""
+
+    def compare(got: np.ndarray, ref: np.ndarray) -> str:
+        if got.shape != ref.shape or not np.all(np.isfinite(got)):
+            return f"MISMATCH ({list(got.shape)})"
+        err = float(np.max(np.abs(got - ref)))
+        return f"{'ok' if err <= tol else 'MISMATCH'} ({err:.0e})"
+
+    return compare

@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.harness import GRAPHC, PEER, System, Workload, loss_probe, rel_compare
+from benchmarks.harness import (
+    GRAPHC,
+    PEER,
+    System,
+    Workload,
+    abs_compare,
+    loss_probe,
+    output_probe,
+    rel_compare,
+)
 from benchmarks.hostinfo import require
 
 REFERENCE = "PyTorch eager"
@@ -170,17 +179,6 @@ def systems(s: Shape, train: bool) -> list[System]:
     ]
 
 
-def _output_probe(fn: Callable[[], Any]) -> np.ndarray:
-    return np.asarray(fn(), dtype=np.float64)
-
-
-def _abs_compare(got: np.ndarray, ref: np.ndarray) -> str:
-    if got.shape != ref.shape or not np.all(np.isfinite(got)):
-        return f"MISMATCH ({list(got.shape)})"
-    err = float(np.max(np.abs(got - ref)))
-    return f"{'ok' if err <= 1e-4 else 'MISMATCH'} ({err:.0e})"
-
-
 def workloads(quick: bool) -> list[Workload]:
     """The training step and the forward alone (--quick: the step alone at toy sizes)."""
     s = QUICK if quick else Shape()
@@ -194,8 +192,8 @@ def workloads(quick: bool) -> list[Workload]:
         return [step]
     return [
         step,
-        Workload(f"W6: LSTM forward, inference ({size})", systems(s, False), _output_probe,
-                 _abs_compare, REFERENCE,
+        Workload(f"W6: LSTM forward, inference ({size})", systems(s, False), output_probe,
+                 abs_compare(1e-4), REFERENCE,
                  ["check = largest absolute difference of the outputs from PyTorch eager's "
                   "(ok within 1e-4)."]),
     ]

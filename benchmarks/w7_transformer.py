@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.harness import GRAPHC, PEER, System, Workload, loss_probe, rel_compare
+from benchmarks.harness import (
+    GRAPHC,
+    PEER,
+    System,
+    Workload,
+    abs_compare,
+    loss_probe,
+    output_probe,
+    rel_compare,
+)
 from benchmarks.hostinfo import require
 
 REFERENCE = "PyTorch eager"
@@ -215,17 +224,6 @@ def systems(s: Shape, dropout: float, train: bool) -> list[System]:
     ]
 
 
-def _output_probe(fn: Callable[[], Any]) -> np.ndarray:
-    return np.asarray(fn(), dtype=np.float64)
-
-
-def _abs_compare(got: np.ndarray, ref: np.ndarray) -> str:
-    if got.shape != ref.shape or not np.all(np.isfinite(got)):
-        return f"MISMATCH ({list(got.shape)})"
-    err = float(np.max(np.abs(got - ref)))
-    return f"{'ok' if err <= 1e-3 else 'MISMATCH'} ({err:.0e})"
-
-
 def workloads(quick: bool) -> list[Workload]:
     """Training step with and without dropout, and the forward alone (--quick: the step
     without dropout only, which checks the harness and every system's numbers)."""
@@ -246,7 +244,7 @@ def workloads(quick: bool) -> list[Workload]:
                   "within 2% of PyTorch's."]),
         plain,
         Workload(f"W7: encoder layer forward, inference ({size})", systems(s, 0.0, False),
-                 _output_probe, _abs_compare, REFERENCE,
+                 output_probe, abs_compare(1e-3), REFERENCE,
                  ["check = largest absolute difference of the output from PyTorch eager's "
                   "(ok within 1e-3; outputs are of order 1)."]),
     ]
