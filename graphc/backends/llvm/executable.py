@@ -272,7 +272,7 @@ class LLVMExecutable:
         """(node, CPU cycles spent so far) per node, busiest first (needs profile=True)."""
         if not self.profile_enabled:
             raise BackendError("compile with profile=True to collect per-node cycle counts")
-        from graphc.backends.llvm.codegen.emit import PROFILE_SYMBOL
+        from graphc.backends.llvm.codegen.counters import PROFILE_SYMBOL
 
         var = self.variant(self._dims_for(dims, "profile"))
         n = len(self.graph.nodes)
@@ -289,7 +289,7 @@ class LLVMExecutable:
         the profiling build's cycle counters over the counter's measured rate."""
         if not self.profile_enabled:
             raise BackendError("compile with profile=True to time the kernels")
-        from graphc.backends.llvm.codegen.emit import PROFILE_SYMBOL
+        from graphc.backends.llvm.codegen.counters import PROFILE_SYMBOL
         from graphc.backends.llvm.toolchain.clock import cycles_per_second
 
         var = self.variant(self._dims_for(dims))

@@ -17,6 +17,7 @@ from llvmlite import ir
 
 from graphc.backends.llvm.codegen import chunks, numerics
 from graphc.backends.llvm.codegen.chunks import Split
+from graphc.backends.llvm.codegen.counters import count_cycles, profile_counters, read_cycles
 from graphc.backends.llvm.codegen.layout import Buffer, Layout, plan
 from graphc.backends.llvm.irgen.basics import I8, I64, PTR, VOID, i64
 from graphc.backends.llvm.irgen.loops import View, elementwise
@@ -133,7 +134,7 @@ class ModuleEmitter:
         self.lay = lay
         self.math = math or MathLib(module)
         self.consts: dict[int, ir.GlobalVariable] = {}
-        self.counters = _profile_counters(module, len(graph.nodes)) if profile else None
+        self.counters = profile_counters(module, len(graph.nodes)) if profile else None
         table.error_flag(module)  # always defined: the executable looks it up by name
         self.index = {id(n): i for i, n in enumerate(graph.nodes)}
 
@@ -150,10 +151,10 @@ class ModuleEmitter:
             self._copy(b, v, self.lay.where[v], Buffer("arg", slot))
         for i, node in enumerate(self.graph.nodes):
             if node.op is not core.constant and node.outputs[0] not in self.lay.aliases:
-                start = _cycles(b) if self.counters is not None else None
+                start = read_cycles(b) if self.counters is not None else None
                 self._call_kernel(b, i, node)
                 if start is not None:
-                    _count(b, self.counters, i, start)
+                    count_cycles(b, self.counters, i, start)
                 if self.numerics:
                     self._check_nan(b, fn, i, node)
         for v, dest in self.lay.last_copies:
@@ -419,28 +420,6 @@ class ModuleEmitter:
                 if same_buffer:
                     return True
         return False
-
-
-PROFILE_SYMBOL = "graphc_profile"
-
-
-def _profile_counters(module: ir.Module, n: int) -> ir.GlobalVariable:
-    gv = ir.GlobalVariable(module, ir.ArrayType(ir.IntType(64), max(n, 1)), PROFILE_SYMBOL)
-    gv.initializer = ir.Constant(gv.value_type, None)
-    return gv
-
-
-def _cycles(b: ir.IRBuilder) -> ir.Value:
-    fn = b.module.globals.get("llvm.readcyclecounter") or ir.Function(
-        b.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter"
-    )
-    return b.call(fn, [])
-
-
-def _count(b: ir.IRBuilder, counters: ir.GlobalVariable, i: int, start: ir.Value) -> None:
-    slot = b.gep(counters, [i64(0), i64(i)], inbounds=True)
-    spent = b.sub(_cycles(b), start)
-    b.store(b.add(b.load(slot, typ=ir.IntType(64)), spent), slot)
 
 
 def _attrs_key(attrs: dict[str, Any]) -> tuple:
